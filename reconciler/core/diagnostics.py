@@ -1,0 +1,83 @@
+"""Errors as values: a Diagnostic names what went wrong and where (file, line, field, address).
+
+Every layer collects Diagnostics instead of raising one error at a time; the CLI prints them and
+exits 1. `DiagnosticError` carries a list of them across layers that cannot return them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: Severity
+    summary: str
+    detail: str = ""
+    file: str | None = None
+    line: int | None = None
+    field: str | None = None
+    address: str | None = None
+
+    @classmethod
+    def error(cls, summary: str, **kw: object) -> Diagnostic:
+        return cls(Severity.ERROR, summary, **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def warning(cls, summary: str, **kw: object) -> Diagnostic:
+        return cls(Severity.WARNING, summary, **kw)  # type: ignore[arg-type]
+
+    @property
+    def where(self) -> str:
+        """`file:line: field` (whichever parts are known), for the start of a message line."""
+        parts = []
+        if self.file:
+            parts.append(f"{self.file}:{self.line}" if self.line else self.file)
+        if self.field:
+            parts.append(self.field)
+        if self.address:
+            parts.append(self.address)
+        return ": ".join(parts)
+
+    def render(self) -> str:
+        head = f"{self.severity.value.capitalize()}: "
+        where = self.where
+        text = f"{head}{where}: {self.summary}" if where else f"{head}{self.summary}"
+        if self.detail:
+            text += "\n" + "\n".join("  " + ln for ln in self.detail.splitlines())
+        return text
+
+    def to_json(self) -> dict[str, object]:
+        return {k: v for k, v in {
+            "severity": self.severity.value, "summary": self.summary, "detail": self.detail or None,
+            "file": self.file, "line": self.line, "field": self.field, "address": self.address,
+        }.items() if v is not None}
+
+
+@dataclass
+class DiagnosticError(Exception):
+    """Raised when work cannot go on; carries every diagnostic collected so far."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.__str__())
+
+    @classmethod
+    def single(cls, summary: str, **kw: object) -> DiagnosticError:
+        return cls([Diagnostic.error(summary, **kw)])
+
+    def __str__(self) -> str:
+        return "\n".join(d.render() for d in self.diagnostics)
+
+
+def has_errors(diags: Iterable[Diagnostic]) -> bool:
+    return any(d.severity is Severity.ERROR for d in diags)

@@ -1,0 +1,385 @@
+"""The `reconciler` command: validate, plan, apply, import, state, force-unlock, sandbox.
+
+Each command parses its arguments, calls the engine and hands the result to a renderer. Errors are
+printed as diagnostics (file, line, field) with exit code 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler import __version__
+from reconciler.cli import console, runtime
+from reconciler.core.addresses import Address
+from reconciler.core.diagnostics import Diagnostic, DiagnosticError
+from reconciler.engine import executor, planner
+from reconciler.plans import planfile
+from reconciler.plans.model import Plan
+from reconciler.render import jsonout, markdown, text
+from reconciler.state import lock as lock_mod
+from reconciler.state.model import ResourceState
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ExitCode(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def guarded(fn: F) -> F:
+    """Diagnostics become messages and exit 1; no traceback ever reaches the user."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        try:
+            return fn(*args, **kw)
+        except DiagnosticError as exc:
+            console.diagnostics(exc.diagnostics, console.use_color(sys.stderr))
+            sys.exit(1)
+        except ExitCode as exc:
+            sys.exit(exc.code)
+        except KeyboardInterrupt:
+            console.out("Interrupted. Everything finished before the interruption is recorded in the state.",
+                        err=True)
+            sys.exit(130)
+        finally:
+            runtime.close_sandboxes()
+
+    return wrapper  # type: ignore[return-value]
+
+
+state_option = click.option("--state", "state_file", type=click.Path(path_type=Path), default=None,
+                            help="State file (default: reconciler.state.json beside the configuration).")
+color_option = click.option("--color/--no-color", default=None, help="Colour the output (default: on a terminal, "
+                                                                     "unless NO_COLOR is set).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler")
+def cli() -> None:
+    """Declare EV charging stations, tariffs and meters in YAML; plan and apply them to the platforms."""
+    runtime.setup_logging()
+
+
+# --- validate -----------------------------------------------------------------------------------
+@cli.command()
+@click.argument("config", type=click.Path(path_type=Path), default=".")
+@color_option
+@guarded
+def validate(config: Path, color: bool | None) -> None:
+    """Check the configuration offline: schema, references and platform constraints."""
+    cfg = runtime.load_config(config)
+    providers = runtime.providers_for(cfg, runtime.state_path(config, None))
+    diags = planner.validate(cfg, providers)
+    console.diagnostics(diags, console.use_color(sys.stderr, color))
+    n_st, n_t = len(cfg.stations), len(cfg.tariffs)
+    console.out(f"The configuration is valid: {len(cfg.platforms)} platforms, {n_st} stations, {n_t} tariffs, "
+                f"{len(cfg.meters)} meters.")
+
+
+# --- plan ---------------------------------------------------------------------------------------
+def _make_plan(session: runtime.Session, targets: list[str], refresh: bool) -> Plan:
+    for t in targets:
+        try:
+            Address.parse(t)
+        except ValueError as exc:
+            raise DiagnosticError.single(str(exc), field="--target") from None
+    state = session.store.load()
+    req = planner.PlanRequest(config=session.config, state=state, state_path=str(session.store.path),
+                              providers=session.providers, targets=targets, refresh=refresh)
+    return session.run(lambda: planner.make_plan(req))
+
+
+def _plan_errors(plan: Plan) -> list[Diagnostic]:
+    return [Diagnostic.error(d.summary, detail=d.detail or "", address=d.address, file=d.file, line=d.line,
+                             field=d.field) for d in plan.errors]
+
+
+@cli.command()
+@click.argument("config", type=click.Path(path_type=Path), default=".")
+@state_option
+@click.option("--out", "out_file", type=click.Path(path_type=Path), help="Save the plan for `apply FILE`.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schemas/plan.schema.json).")
+@click.option("--markdown", "markdown_file", type=click.Path(path_type=Path), help="Write a pull-request comment.")
+@click.option("--target", "targets", multiple=True, help="Limit the plan to these addresses (and what they need).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
+@click.option("--refresh/--no-refresh", default=True, help="Read the platforms first (default) or trust the state.")
+@color_option
+@guarded
+def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: bool, markdown_file: Path | None,
+         targets: tuple[str, ...], detailed_exitcode: bool, refresh: bool, color: bool | None) -> None:
+    """Refresh, diff and print what apply would do."""
+    with runtime.Session.open(config, state_file) as session, session.store.lock("plan") as handle:
+        console.diagnostics(handle.warnings)
+        if out_file is not None and not session.store.exists():
+            # A plan made on an empty state fixes the lineage, so a saved plan can never be applied twice.
+            session.store.write(session.store.load())
+        the_plan = _make_plan(session, list(targets), refresh)
+    doc = jsonout.plan_document(the_plan)
+    if as_json:
+        console.out(json.dumps(doc, indent=2))
+    else:
+        console.out(text.render(doc, color=console.use_color(sys.stdout, color)), nl=False)
+    if markdown_file is not None:
+        markdown_file.write_text(markdown.render(doc), encoding="utf-8")
+    if the_plan.errors:
+        console.diagnostics(_plan_errors(the_plan), console.use_color(sys.stderr, color))
+        raise ExitCode(1)
+    if out_file is not None:
+        planfile.write(the_plan, out_file)
+        if not as_json:
+            console.out(f"\nSaved the plan to {out_file}. To apply exactly these actions: reconciler apply {out_file}")
+    if detailed_exitcode and the_plan.summary.has_changes:
+        raise ExitCode(2)
+
+
+# --- apply --------------------------------------------------------------------------------------
+def _check_saved(the_plan: Plan, session: runtime.Session) -> None:
+    state = session.store.load()
+    if state.lineage != the_plan.state_lineage or state.serial != the_plan.state_serial:
+        raise DiagnosticError.single(
+            "the saved plan is stale: the state changed since it was made "
+            f"(plan: lineage {the_plan.state_lineage}, serial {the_plan.state_serial}; state now: lineage "
+            f"{state.lineage}, serial {state.serial})", detail="Make a new plan and apply that.")
+    if session.config.digest != the_plan.config_digest:
+        raise DiagnosticError.single("the saved plan is stale: the configuration changed since it was made",
+                                     detail="Make a new plan and apply that.")
+
+
+@cli.command()
+@click.argument("target_path", metavar="[CONFIG|PLANFILE]", type=click.Path(path_type=Path), default=".")
+@state_option
+@click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
+@click.option("--target", "targets", multiple=True, help="Limit the apply to these addresses.")
+@click.option("--refresh/--no-refresh", default=True)
+@color_option
+@guarded
+def apply(target_path: Path, state_file: Path | None, auto_approve: bool, targets: tuple[str, ...], refresh: bool,
+          color: bool | None) -> None:
+    """Make the platforms match the configuration (or execute a saved plan)."""
+    saved = planfile.read(target_path) if planfile.looks_like_planfile(target_path) else None
+    config_path = Path(saved.config_root) if saved else target_path
+    if saved is not None and state_file is None:
+        state_file = Path(saved.state_path)
+    paint = console.use_color(sys.stdout, color)
+    with runtime.Session.open(config_path, state_file) as session, session.store.lock("apply") as handle:
+        console.diagnostics(handle.warnings)
+        if saved is not None:
+            if targets:
+                raise DiagnosticError.single("--target cannot be used with a saved plan; it was fixed when planned")
+            _check_saved(saved, session)
+            the_plan = saved
+        else:
+            the_plan = _make_plan(session, list(targets), refresh)
+        doc = jsonout.plan_document(the_plan)
+        if saved is None:
+            console.out(text.render(doc, color=paint), nl=False)
+        if the_plan.errors:
+            console.diagnostics(_plan_errors(the_plan), console.use_color(sys.stderr, color))
+            raise ExitCode(1)
+        if not the_plan.summary.has_changes and not the_plan.state_sync:
+            console.out("\nNothing to apply.")
+            return
+        if the_plan.summary.has_changes and saved is None and not auto_approve:
+            console.out("")
+            if not sys.stdin or sys.stdin.closed:
+                raise DiagnosticError.single("apply needs confirmation: run it on a terminal or pass --auto-approve")
+            answer = click.prompt("Do you want to perform these actions? Only 'yes' will be accepted",
+                                  default="", show_default=False)
+            if answer.strip() != "yes":
+                console.out("Apply cancelled; nothing was sent.")
+                raise ExitCode(1)
+        state = session.store.load()
+        jr = session.store.journal()
+        recorder = runtime.Recorder(state, jr)
+        progress = text.Progress(the_plan, sys.stderr)
+        try:
+            result = session.run(lambda: executor.execute(the_plan, session.providers, recorder, progress.update))
+        finally:
+            progress.close()
+            session.store.write(state)
+    console.out(text.render_result(result, the_plan, color=paint), nl=False)
+    if not result.ok:
+        console.diagnostics(_plan_errors(Plan.model_validate({**the_plan.model_dump(), "diagnostics":
+                                                              [d.model_dump() for d in result.failed]})),
+                            console.use_color(sys.stderr, color))
+        raise ExitCode(1)
+
+
+# --- import -------------------------------------------------------------------------------------
+@cli.command("import")
+@click.argument("address")
+@click.argument("platform_id")
+@click.option("--config", "config", type=click.Path(path_type=Path), default=Path("."), help="Configuration directory.")
+@state_option
+@guarded
+def import_(address: str, platform_id: str, config: Path, state_file: Path | None) -> None:
+    """Bind an object that already exists on a platform to ADDRESS."""
+    try:
+        addr = Address.parse(address)
+    except ValueError as exc:
+        raise DiagnosticError.single(str(exc), field="ADDRESS") from None
+    cfg = runtime.load_config(config)
+    if addr.platform not in cfg.platforms:
+        raise DiagnosticError.single(f"no platform named '{addr.platform}' in the configuration",
+                                     detail=f"Declared platforms: {', '.join(cfg.platforms) or 'none'}")
+    store = runtime.StateStore(runtime.state_path(config, state_file))
+    with store.lock("import") as handle:
+        console.diagnostics(handle.warnings)
+        state = store.load()
+        prior = state.get(address)
+        if prior is not None and prior.platform_id and prior.status == "applied":
+            raise DiagnosticError.single(
+                f"{address} is already bound to '{prior.platform_id}'",
+                detail=f"To bind it again, first run: reconciler state rm {address}")
+        attrs = prior.attributes if prior is not None else {}
+        state.put(ResourceState(address=address, platform_id=platform_id, attributes=attrs,
+                                meta=prior.meta if prior else {}))
+        store.write(state)
+    console.out(f"Imported {address} as '{platform_id}'. The next plan compares it with the configuration.")
+
+
+# --- state --------------------------------------------------------------------------------------
+@cli.group()
+def state() -> None:
+    """Inspect and edit the state."""
+
+
+def _store(config: Path, state_file: Path | None) -> runtime.StateStore:
+    return runtime.StateStore(runtime.state_path(config, state_file))
+
+
+config_option = click.option("--config", "config", type=click.Path(path_type=Path), default=Path("."),
+                             help="Configuration directory (to find the default state file).")
+
+
+@state.command("list")
+@config_option
+@state_option
+@guarded
+def state_list(config: Path, state_file: Path | None) -> None:
+    """List the addresses in the state."""
+    st = _store(config, state_file).load()
+    for addr in st.addresses():
+        rs = st.resources[addr]
+        suffix = "" if rs.status == "applied" else f"  ({rs.status})"
+        console.out(addr + suffix)
+
+
+@state.command("show")
+@click.argument("address")
+@config_option
+@state_option
+@guarded
+def state_show(address: str, config: Path, state_file: Path | None) -> None:
+    """Show one resource's state."""
+    st = _store(config, state_file).load()
+    rs = st.get(address)
+    if rs is None:
+        raise DiagnosticError.single(f"{address} is not in the state", detail="See: reconciler state list")
+    console.out(json.dumps(rs.model_dump(mode="json"), indent=2, ensure_ascii=False))
+
+
+@state.command("rm")
+@click.argument("addresses", nargs=-1, required=True)
+@config_option
+@state_option
+@guarded
+def state_rm(addresses: tuple[str, ...], config: Path, state_file: Path | None) -> None:
+    """Forget resources (nothing is sent to the platform)."""
+    store = _store(config, state_file)
+    with store.lock("state rm") as handle:
+        console.diagnostics(handle.warnings)
+        st = store.load()
+        for a in addresses:
+            if st.remove(a) is None:
+                raise DiagnosticError.single(f"{a} is not in the state; nothing was removed")
+        store.write(st)
+    for a in addresses:
+        console.out(f"Removed {a} from the state. The platform was not changed.")
+
+
+@state.command("mv")
+@click.argument("source")
+@click.argument("destination")
+@config_option
+@state_option
+@guarded
+def state_mv(source: str, destination: str, config: Path, state_file: Path | None) -> None:
+    """Rename an address in the state (after renaming an object in the YAML)."""
+    for a in (source, destination):
+        try:
+            Address.parse(a)
+        except ValueError as exc:
+            raise DiagnosticError.single(str(exc)) from None
+    store = _store(config, state_file)
+    with store.lock("state mv") as handle:
+        console.diagnostics(handle.warnings)
+        st = store.load()
+        rs = st.get(source)
+        if rs is None:
+            raise DiagnosticError.single(f"{source} is not in the state")
+        if st.get(destination) is not None:
+            raise DiagnosticError.single(f"{destination} is already in the state")
+        st.remove(source)
+        st.put(rs.model_copy(update={"address": destination}))
+        store.write(st)
+    console.out(f"Moved {source} to {destination}.")
+
+
+# --- force-unlock -------------------------------------------------------------------------------
+@cli.command("force-unlock")
+@click.argument("lock_id")
+@config_option
+@state_option
+@guarded
+def force_unlock(lock_id: str, config: Path, state_file: Path | None) -> None:
+    """Remove a stale lock left by an interrupted run (LOCK_ID from the lock message)."""
+    info = lock_mod.force_unlock(runtime.state_path(config, state_file), lock_id)
+    console.out(f"Released the lock {lock_id} ({info.operation} by {info.who} since {info.created}).")
+
+
+# --- sandbox ------------------------------------------------------------------------------------
+@cli.group()
+def sandbox() -> None:
+    """The embedded platform simulators."""
+
+
+@sandbox.command("serve")
+@click.option("--port", default=8765, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback only.")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), default=Path(".reconciler/sandbox"),
+              show_default=True, help="Where the simulators keep their data, faults and request logs.")
+@click.option("--api-key", "api_keys", multiple=True, metavar="KEY:CC:PARTY",
+              help="Register a SIEM API key for a party (default: the demo key for CO:ABC).")
+@click.option("--token-ttl", default=3600, show_default=True, help="Lifetime of issued tokens in seconds.")
+@guarded
+def sandbox_serve(port: int, host: str, data_dir: Path, api_keys: tuple[str, ...], token_ttl: int) -> None:
+    """Serve the platform simulators over HTTP on this machine."""
+    from reconciler.sandbox import serve
+
+    keys: dict[str, tuple[str, str]] = {}
+    for item in api_keys:
+        parts = item.rsplit(":", 2)
+        if len(parts) != 3:
+            raise DiagnosticError.single(f"--api-key takes KEY:CC:PARTY, got {len(item)} characters without that shape")
+        keys[parts[0]] = (parts[1], parts[2])
+    console.out(f"Serving the SIEM simulator at http://{host}:{port}/siem/ocpi/2.2.1 (data in {data_dir}). "
+                "Ctrl-C stops.", err=True)
+    serve.serve(data_dir, host=host, port=port, siem_api_keys=keys or None, token_ttl=token_ttl)
+
+
+def main() -> None:
+    cli(prog_name="reconciler")
+
+
+if __name__ == "__main__":
+    main()

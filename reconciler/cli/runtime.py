@@ -1,0 +1,152 @@
+"""What every command needs: the config, the state store, the providers, and an event loop.
+
+Kept apart from the command definitions so each command stays parse -> engine -> view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from reconciler.config import loader, models
+from reconciler.core.redact import RedactingFilter
+from reconciler.plans.model import StateUpdate
+from reconciler.providers import registry
+from reconciler.providers.base import Provider
+from reconciler.state import journal as journal_mod
+from reconciler.state.model import ResourceState, State, utcnow
+from reconciler.state.store import StateStore
+
+T = TypeVar("T")
+STATE_FILE = "reconciler.state.json"
+
+
+def setup_logging() -> None:
+    """`RECONCILER_LOG=debug|info` logs to stderr, `RECONCILER_LOG_PATH` to a file; secrets blanked."""
+    level = os.environ.get("RECONCILER_LOG", "").upper()
+    path = os.environ.get("RECONCILER_LOG_PATH")
+    if not level and not path:
+        return
+    root = logging.getLogger("reconciler")
+    root.setLevel(getattr(logging, level or "INFO", logging.INFO))
+    handler: logging.Handler = logging.FileHandler(path) if path else logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root.addHandler(handler)
+
+
+def config_dir(path: Path) -> Path:
+    return path if path.is_dir() else path.parent
+
+
+def state_path(config_path: Path, explicit: Path | None) -> Path:
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("RECONCILER_STATE")
+    return Path(env) if env else config_dir(config_path) / STATE_FILE
+
+
+def sandbox_dir(state_file: Path) -> Path:
+    env = os.environ.get("RECONCILER_SANDBOX_DIR")
+    return Path(env) if env else state_file.parent / ".reconciler" / "sandbox"
+
+
+def load_config(path: Path) -> models.Config:
+    return loader.load_config(path)
+
+
+def providers_for(config: models.Config, state_file: Path) -> dict[str, Provider]:
+    box = sandbox_dir(state_file)
+    out: dict[str, Provider] = {}
+    for name, platform in config.platforms.items():
+        out[name] = registry.build(platform, sandbox_dir=box)
+    return out
+
+
+@dataclass
+class Session:
+    """One command's world: config, state store, providers and one event loop, closed together.
+
+    Plan and apply share the loop, so connections and platform tokens are reused between them.
+    """
+
+    config: models.Config
+    store: StateStore
+    providers: dict[str, Provider]
+    runner: asyncio.Runner
+
+    @classmethod
+    def open(cls, config_path: Path, explicit_state: Path | None) -> Session:
+        config = load_config(config_path)
+        spath = state_path(config_path, explicit_state)
+        return cls(config, StateStore(spath), providers_for(config, spath), asyncio.Runner())
+
+    def run(self, fn: Callable[[], Awaitable[T]]) -> T:
+        async def wrapped() -> T:
+            return await fn()
+
+        return self.runner.run(wrapped())
+
+    def close(self) -> None:
+        async def shut() -> None:
+            for prov in self.providers.values():
+                await prov.aclose()
+
+        try:
+            self.runner.run(shut())
+        finally:
+            self.runner.close()
+            self.store.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def close_sandboxes() -> None:
+    try:
+        from reconciler.sandbox import embedded
+    except ImportError:  # pragma: no cover
+        return
+    embedded.close_all()
+
+
+def to_resource(update: StateUpdate, prior: ResourceState | None) -> ResourceState:
+    return ResourceState(address=update.address, platform_id=update.platform_id, status=update.status,
+                         attributes=update.attributes, prevent_destroy=update.prevent_destroy,
+                         meta={**(prior.meta if prior else {}), **update.meta}, updated_at=utcnow())
+
+
+class Recorder:
+    """Applies state updates to the in-memory state and journals them durably, in one step."""
+
+    def __init__(self, state: State, journal: journal_mod.Journal) -> None:
+        self.state = state
+        self.journal = journal
+
+    def __call__(self, updates: list[StateUpdate]) -> None:
+        entries = []
+        for u in updates:
+            if u.op == "remove":
+                self.state.remove(u.address)
+                entries.append(journal_mod.remove_entry(u.address))
+            else:
+                prior = self.state.get(u.address)
+                if u.status == "pending" and prior is not None and prior.status == "applied":
+                    rs = prior.model_copy(update={"status": "pending", "meta": {**prior.meta, **u.meta}})
+                elif not u.attributes and prior is not None and u.status == "applied" and not u.meta \
+                        and u.platform_id == prior.platform_id:
+                    continue
+                else:
+                    rs = to_resource(u, prior)
+                self.state.put(rs)
+                entries.append(journal_mod.put_entry(rs))
+        if entries:
+            self.journal.record_many(entries)

@@ -1,0 +1,78 @@
+"""The common base of every config and wire model: `extra="forbid"` and `.source()`.
+
+`loader` builds models from YAML, then calls `attach_sources` so that every model instance in the
+tree (a station, its EVSEs, a connector's lifecycle block, ...) can say where it came from; the
+engine, checks and providers call `obj.source(field)` to point an error at file, line and field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from reconciler.config.sources import PathT, SourceMap, format_path
+
+
+class SourceRef(NamedTuple):
+    """Where a value was written: file relative to the config root, 1-based line, field path."""
+
+    file: str
+    line: int | None
+    path: str
+
+
+class _Origin(NamedTuple):
+    smap: SourceMap
+    path: PathT
+
+
+class ConfigModel(BaseModel):
+    """Base of all models here: unknown keys are errors; instances know their YAML origin."""
+
+    model_config = ConfigDict(extra="forbid", serialize_by_alias=True)
+
+    _origin: _Origin | None = PrivateAttr(default=None)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the fields are equal: where each was written does not matter."""
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def source(self, field: str | None = None, *more: str | int) -> SourceRef:
+        """Where this object (or one of its fields, or an item below it) was written.
+
+        `obj.source()`, `obj.source("tariffs")`, `obj.source("tariffs", 0)`. For a field that was
+        not written (a default), the line of the nearest written ancestor is given; line is None
+        only for an object not built from YAML.
+        """
+        sub: PathT = (field, *more) if field else ()
+        if self._origin is None:
+            return SourceRef("", None, format_path(sub))
+        smap, path = self._origin
+        path = (*path, *sub)
+        return SourceRef(smap.file, smap.line(path), format_path(path))
+
+
+def attach_sources(model: BaseModel, smap: SourceMap, path: PathT) -> None:
+    """Record `path` in `smap` as the origin of `model` and of every model nested in it."""
+    if isinstance(model, ConfigModel):
+        model._origin = _Origin(smap, path)
+    for name in type(model).model_fields:
+        _attach_value(getattr(model, name), smap, (*path, name))
+
+
+def _attach_value(value: object, smap: SourceMap, path: PathT) -> None:
+    if isinstance(value, BaseModel):
+        attach_sources(value, smap, path)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _attach_value(item, smap, (*path, i))
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str):
+                _attach_value(item, smap, (*path, key))

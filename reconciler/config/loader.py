@@ -1,0 +1,198 @@
+"""`load_config`: a directory (or one file) of YAML in, a validated `models.Config` out.
+
+Called by the CLI (`validate`, `plan`, `apply`) and the engine. Steps: discover and parse the
+files (`sources`), check top-level keys, merge (lists concatenated, platforms by name), resolve
+credentials (`secrets`), validate each object on its own (`validation` turns pydantic errors into
+Diagnostics), attach source locations, cross-check (`checks`). Every error found on the way is
+collected; if there is any, one `DiagnosticError` carries them all (warnings included).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from reconciler.config import checks, models, secrets, sources, validation
+from reconciler.config.base import ConfigModel, attach_sources
+from reconciler.config.sources import PathT, SourceMap, format_path
+from reconciler.core.diagnostics import Diagnostic, DiagnosticError, Severity
+
+M = TypeVar("M", bound=ConfigModel)
+_LISTS = {"tariffs": "tariff", "stations": "station", "meters": "meter", "import": "import block"}
+
+
+@dataclass
+class _Item:
+    """One object as written: its data and where (file, path within the file)."""
+
+    data: object
+    smap: SourceMap
+    path: PathT
+    yaml_dir: Path
+
+
+@dataclass
+class _Collected:
+    platforms: dict[str, _Item] = field(default_factory=dict)
+    lists: dict[str, list[_Item]] = field(default_factory=lambda: {k: [] for k in _LISTS})
+    review: _Item | None = None
+
+
+def load_config(path: Path) -> models.Config:
+    """Load, merge and validate the config at `path`; raise DiagnosticError with every error."""
+    root, files = sources.discover(Path(path))
+    diags: list[Diagnostic] = []
+    collected = _Collected()
+    for source in files:
+        data, smap, parse_errors = sources.parse(source)
+        diags += parse_errors
+        if data is not None:
+            _collect(data, smap, source.path.parent, collected, diags)
+
+    platforms = {}
+    for name, item in collected.platforms.items():
+        platform = _platform(name, item, diags)
+        if platform is not None:
+            platforms[name] = platform
+    tariffs = _build_all(models.Tariff, collected.lists["tariffs"], diags)
+    stations = _build_all(models.Station, collected.lists["stations"], diags)
+    meters = _build_all(models.Meter, [_with_paths(i, "measurements", "path") for i in collected.lists["meters"]],
+                        diags)
+    imports = _build_all(models.ImportBlock, collected.lists["import"], diags)
+    review = _build(models.Review, collected.review, diags) if collected.review else None
+    diags += checks.check(platforms, tariffs, stations, meters, imports)
+
+    errors = sorted((d for d in diags if d.severity is Severity.ERROR), key=_order)
+    warnings = sorted((d for d in diags if d.severity is not Severity.ERROR), key=_order)
+    if errors:
+        raise DiagnosticError(errors + warnings)
+    return models.Config(
+        root=root, files=[f.path for f in files], digest=sources.digest(files),
+        platforms=platforms,
+        tariffs={t.id: t for t in tariffs},
+        stations={s.id: s for s in stations},
+        meters=meters, imports=imports, review=review, warnings=warnings,
+    )
+
+
+def _order(d: Diagnostic) -> tuple[str, int]:
+    return d.file or "", d.line or 0
+
+
+def _error(summary: str, smap: SourceMap, path: PathT, detail: str = "") -> Diagnostic:
+    return Diagnostic.error(summary, detail=detail, file=smap.file, line=smap.line(path),
+                            field=format_path(path) or None)
+
+
+def _collect(data: object, smap: SourceMap, yaml_dir: Path, out: _Collected, diags: list[Diagnostic]) -> None:
+    if not isinstance(data, dict):
+        diags.append(Diagnostic.error(
+            "the top level of a config file must be a mapping with keys " + ", ".join(models.TOP_LEVEL_KEYS),
+            file=smap.file, line=smap.line(())))
+        return
+    diags += secrets.misplaced(data, smap)
+    for key, value in data.items():
+        path: PathT = (key,)
+        if key not in models.TOP_LEVEL_KEYS:
+            hint = validation.did_you_mean(key, list(models.TOP_LEVEL_KEYS))
+            diags.append(_error(f"unknown top-level key '{key}'{hint}", smap, path,
+                                "" if hint else "valid keys: " + ", ".join(models.TOP_LEVEL_KEYS)))
+        elif value is None:
+            continue
+        elif key in _LISTS:
+            if not isinstance(value, list):
+                diags.append(_error(f"expected a list of {_LISTS[key]}s (`- ...` items)", smap, path))
+                continue
+            out.lists[key] += [_Item(v, smap, (key, i), yaml_dir) for i, v in enumerate(value)]
+        elif not isinstance(value, dict):
+            diags.append(_error("expected a mapping (key: value)", smap, path))
+        elif key == "review":
+            if out.review is not None:
+                first = out.review.smap
+                diags.append(_error(f"review is defined twice: also at {first.file}:{first.line(('review',))}",
+                                    smap, path))
+            else:
+                out.review = _Item(value, smap, path, yaml_dir)
+        else:
+            for name, block in value.items():
+                first_item = out.platforms.get(name)
+                if first_item is not None:
+                    where = f"{first_item.smap.file}:{first_item.smap.line(first_item.path)}"
+                    diags.append(_error(f"platform '{name}' is defined twice: also at {where}",
+                                        smap, ("platforms", name)))
+                else:
+                    out.platforms[name] = _Item(block, smap, ("platforms", name), yaml_dir)
+
+
+def _platform(name: str, item: _Item, diags: list[Diagnostic]) -> models.Platform | None:
+    smap, path = item.smap, item.path
+    if not models.PLATFORM_NAME_RE.fullmatch(name):
+        diags.append(_error(f"platform name '{name}' may hold only letters, digits, '-' and '_' "
+                            "(it is used in addresses such as siem.location.BOG-001)", smap, path))
+        return None
+    if not isinstance(item.data, dict):
+        diags.append(_error("expected a mapping (key: value) describing the platform", smap, path))
+        return None
+    raw = item.data
+    ok = True
+    if "name" in raw:
+        diags.append(_error("unknown field 'name': a platform's name is its key under `platforms:`",
+                            smap, (*path, "name")))
+        ok = False
+    kind = raw.get("type")
+    types = list(models.PLATFORM_TYPES)
+    if kind is None:
+        diags.append(_error("missing required field 'type'", smap, (*path, "type"),
+                            "expected one of: " + ", ".join(types)))
+        return None
+    if not isinstance(kind, str) or kind not in models.PLATFORM_TYPES:
+        hint = validation.did_you_mean(str(kind), types)
+        diags.append(_error(f"'{kind}' is not a valid type{hint}", smap, (*path, "type"),
+                            "expected one of: " + ", ".join(types)))
+        return None
+    raw, errors, warnings = secrets.resolve_platform(name, raw, smap, item.yaml_dir)
+    diags += errors + warnings
+    for key in ("ca_bundle", "token_cache"):
+        raw = _resolve_path(raw, key, item, diags, must_exist=key == "ca_bundle")
+    model = _build(models.PLATFORM_TYPES[kind], _Item({**raw, "name": name}, smap, path, item.yaml_dir), diags)
+    return model if ok else None
+
+
+def _resolve_path(raw: dict[str, object], key: str, item: _Item, diags: list[Diagnostic],
+                  must_exist: bool) -> dict[str, object]:
+    """A path written in a YAML file is relative to that file."""
+    value = raw.get(key)
+    if not isinstance(value, str) or not value:
+        return raw
+    resolved = (item.yaml_dir / Path(value).expanduser()).resolve()
+    if must_exist and not resolved.is_file():
+        diags.append(_error(f"{value} does not exist ({resolved})", item.smap, (*item.path, key)))
+    return {**raw, key: str(resolved)}
+
+
+def _with_paths(item: _Item, block: str, key: str) -> _Item:
+    """`measurements: {path: data/*.csv}` is relative to the YAML file; make it absolute."""
+    data = item.data
+    if isinstance(data, dict) and isinstance(data.get(block), dict):
+        inner = data[block]
+        value = inner.get(key)
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            data = {**data, block: {**inner, key: str(item.yaml_dir / value)}}
+    return _Item(data, item.smap, item.path, item.yaml_dir)
+
+
+def _build_all(model: type[M], items: list[_Item], diags: list[Diagnostic]) -> list[M]:
+    return [m for m in (_build(model, item, diags) for item in items) if m is not None]
+
+
+def _build(model: type[M], item: _Item, diags: list[Diagnostic]) -> M | None:
+    try:
+        obj = model.model_validate(item.data)
+    except ValidationError as e:
+        diags += validation.diagnostics(e, model, item.smap, item.path)
+        return None
+    attach_sources(obj, item.smap, item.path)
+    return obj

@@ -1,0 +1,284 @@
+"""The configuration as the engine sees it: platforms, tariffs, stations, meters, imports, review.
+
+`loader.load_config` builds a `Config` from YAML; the engine, planner and providers read it. The
+station/EVSE/connector/tariff models keep OCPI 2.2.1 names and limits (`ocpi`); what the engine
+needs on top (which platforms, tariff references, lifecycle, drift) is added here. Every model
+instance knows where it was written: `obj.source(field)` -> `SourceRef(file, line, path)`.
+
+Optional OCPI lists default to None, not [], so that "not written" (somebody else's field) stays
+distinguishable from "written empty" (clear it); `model_dump(mode="json", exclude_none=True)`
+therefore gives exactly the fields the YAML declares, under their OCPI names.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from decimal import Decimal
+from difflib import get_close_matches
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from reconciler.config import ocpi
+from reconciler.config.base import ConfigModel, SourceRef
+from reconciler.config.fields import AddressId36, CountryCode, Number, PartyId, TariffId36, TextId
+from reconciler.core.addresses import Address
+from reconciler.core.diagnostics import Diagnostic
+
+__all__ = [
+    "Account", "ChileMedidoPlatform", "Config", "Connector", "Document", "Evse", "ImportBlock",
+    "Lifecycle", "Measurements", "Meter", "OcpiPlatform", "Platform", "PriceComponent", "Review",
+    "SecPlatform", "SiemPlatform", "SourceRef", "Station", "Tariff", "TariffDimension", "TariffElement",
+]
+
+Drift = Literal["correct", "warn"]
+PLATFORM_NAME = r"^[A-Za-z0-9_-]+$"
+PLATFORM_NAME_RE = re.compile(PLATFORM_NAME)
+PlatformName = Annotated[str, StringConstraints(pattern=PLATFORM_NAME)]
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class Lifecycle(ConfigModel):
+    ignore_changes: list[str] = []
+    prevent_destroy: bool = False
+
+
+# -- platforms ------------------------------------------------------------------------------------
+
+
+class Platform(ConfigModel):
+    """A named connection to one platform; `name` is the key it is declared under."""
+
+    name: SkipJsonSchema[str] = ""
+    type: str
+    url: str = Field(description='"sandbox" (the embedded simulator) or an https:// URL')
+    concurrency: int = Field(default=16, ge=1, le=256)
+    timeout: float = Field(default=30, gt=0, description="seconds")
+    retries: int = Field(default=5, ge=0, le=100)
+    drift: Drift = "correct"
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.url == "sandbox"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value == "sandbox":
+            return value
+        parts = urlsplit(value)
+        if parts.username or parts.password:
+            raise ValueError("credentials do not belong in a URL; use the platform's credential fields")
+        if parts.scheme == "https" and parts.hostname:
+            return value
+        if parts.scheme == "http" and parts.hostname:
+            if parts.hostname in _LOOPBACK:
+                return value
+            raise ValueError("TLS is required: use https:// (http:// only for 127.0.0.1, localhost or [::1])")
+        raise ValueError('expected "sandbox" or an https:// URL')
+
+
+class _OcpiParty(Platform):
+    country_code: CountryCode
+    party_id: PartyId
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    ca_bundle: Path | None = None
+    token_ttl_margin: int = Field(default=60, ge=0, description="seconds before expiry to renew a token")
+
+    @model_validator(mode="after")
+    def _cert_pair(self) -> _OcpiParty:
+        if (self.client_cert is None) != (self.client_key is None) and not self.is_sandbox:
+            raise ValueError("client_cert and client_key go together: give both or neither")
+        return self
+
+
+class SiemPlatform(_OcpiParty):
+    type: Literal["siem"]
+    api_key: SecretStr | None = None
+
+
+class OcpiPlatform(_OcpiParty):
+    type: Literal["ocpi"]
+    token: SecretStr | None = None
+
+
+class Account(ConfigModel):
+    username: SecretStr | None
+    password: SecretStr | None
+
+
+class SecPlatform(Platform):
+    type: Literal["sec"]
+    opc: Account | None = None
+    pse: Account | None = None
+    prices_include_vat: bool | None = None
+
+
+class ChileMedidoPlatform(Platform):
+    type: Literal["chilemedido"]
+    refresh_token: SecretStr | None = None
+    token_cache: Path | None = None
+
+
+PLATFORM_TYPES: dict[str, type[Platform]] = {
+    "siem": SiemPlatform, "ocpi": OcpiPlatform, "sec": SecPlatform, "chilemedido": ChileMedidoPlatform,
+}
+AnyPlatform = Annotated[SiemPlatform | OcpiPlatform | SecPlatform | ChileMedidoPlatform,
+                        Field(discriminator="type")]
+
+
+# -- stations -------------------------------------------------------------------------------------
+
+
+class Connector(ocpi.ConnectorFields):
+    id: AddressId36
+    max_voltage: int = Field(gt=0)
+    max_amperage: int = Field(gt=0)
+    max_electric_power: int | None = Field(default=None, gt=0, description="watts")
+    tariffs: list[TextId] = Field(default=[], description="ids of tariffs declared under `tariffs:`")
+    lifecycle: Lifecycle | None = None
+    drift: Drift | None = None
+
+
+class Evse(ocpi.EVSEFields):
+    uid: AddressId36
+    status: ocpi.Status = Field(default=ocpi.Status.AVAILABLE, description="sent only when the EVSE is created")
+    connectors: list[Connector] = Field(min_length=1)
+    lifecycle: Lifecycle | None = None
+    drift: Drift | None = None
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+class Station(ocpi.LocationFields):
+    """One charging station: one OCPI Location, reported to each of `platforms`."""
+
+    id: AddressId36
+    platforms: list[str] = Field(min_length=1)
+    evses: list[Evse] = []
+    lifecycle: Lifecycle | None = None
+    drift: Drift | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+            close = get_close_matches(value, sorted(_zones()), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else " (an IANA name, e.g. America/Bogota)"
+            raise ValueError(f"unknown time zone '{value}'{hint}") from None
+        return value
+
+
+# -- tariffs --------------------------------------------------------------------------------------
+
+
+class TariffDimension(enum.StrEnum):
+    """OCPI's TariffDimensionType plus POWER (SEC's POTENCIA); providers reject what they cannot send."""
+
+    ENERGY = "ENERGY"
+    FLAT = "FLAT"
+    PARKING_TIME = "PARKING_TIME"
+    TIME = "TIME"
+    POWER = "POWER"
+
+
+class PriceComponent(ConfigModel):
+    type: TariffDimension
+    price: Number = Field(ge=0, description="excluding VAT")
+    vat: Number | None = Field(default=None, ge=0, le=100, description="percent")
+    step_size: int = Field(ge=0)
+
+
+class TariffElement(ConfigModel):
+    price_components: list[PriceComponent] = Field(min_length=1)
+    restrictions: ocpi.TariffRestrictions | None = None
+
+
+class Tariff(ocpi.TariffFields):
+    id: TariffId36
+    elements: list[TariffElement] = Field(min_length=1)
+    platforms: list[str] | None = Field(default=None, description="default: the platforms of its stations")
+    lifecycle: Lifecycle | None = None
+    drift: Drift | None = None
+
+    @model_validator(mode="after")
+    def _validity(self) -> Tariff:
+        if self.start_date_time and self.end_date_time and self.end_date_time <= self.start_date_time:
+            raise ValueError("end_date_time must be later than start_date_time")
+        return self
+
+
+# -- meters, imports, review ----------------------------------------------------------------------
+
+
+class Measurements(ConfigModel):
+    path: str = Field(min_length=1, description="glob of measurement files; relative to the YAML file")
+
+
+class Meter(ConfigModel):
+    number: TextId
+    platform: str
+    sensors: list[str] = []
+    measurements: Measurements | None = None
+    lifecycle: Lifecycle | None = None
+
+
+class ImportBlock(ConfigModel):
+    """Binds an object that already exists on a platform to an address."""
+
+    to: str
+    id: TextId
+
+    @field_validator("to")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        Address.parse(value)  # its ValueError names the problem
+        return value
+
+
+class Review(ConfigModel):
+    max_price_change_pct: Decimal | None = Field(default=None, ge=0)
+    max_deletions: int | None = Field(default=None, ge=0)
+
+
+class Document(ConfigModel):
+    """One config file (and the merge of all of them); used for the JSON schema."""
+
+    platforms: dict[PlatformName, AnyPlatform] | None = None
+    tariffs: list[Tariff] | None = None
+    stations: list[Station] | None = None
+    meters: list[Meter] | None = None
+    import_: list[ImportBlock] | None = Field(default=None, alias="import")
+    review: Review | None = None
+
+
+TOP_LEVEL_KEYS = ("platforms", "tariffs", "stations", "meters", "import", "review")
+
+
+@dataclass
+class Config:
+    """A whole loaded configuration; built by `loader.load_config` only."""
+
+    root: Path
+    files: list[Path]
+    digest: str
+    platforms: dict[str, Platform] = field(default_factory=dict)
+    tariffs: dict[str, Tariff] = field(default_factory=dict)
+    stations: dict[str, Station] = field(default_factory=dict)
+    meters: list[Meter] = field(default_factory=list)
+    imports: list[ImportBlock] = field(default_factory=list)
+    review: Review | None = None
+    warnings: list[Diagnostic] = field(default_factory=list)

@@ -1,0 +1,261 @@
+"""Where config text comes from: file discovery, the digest, and YAML parsed with line numbers.
+
+`loader` calls `discover` and `parse`; everything that reports an error on config (the loader,
+`validation`, `checks`, and models via `.source()`) maps a field path back to a line through the
+`SourceMap` built here.
+
+Scalars are read the YAML 1.2 way, not PyYAML's 1.1 way, because 1.1 silently corrupts the values
+this config is full of: `NO` (Norway) and `yes`/`off` stay strings (only true/false are booleans),
+`10:00` stays a string (1.1 reads base-60: 600), `050021` stays a string (1.1 reads octal; any
+number with a leading zero is text here), and unquoted timestamps stay strings for pydantic to
+parse. Mapping keys are always their text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from reconciler.core.diagnostics import Diagnostic, DiagnosticError
+
+PathT = tuple[str | int, ...]
+
+if TYPE_CHECKING:
+    _BaseLoader = yaml.SafeLoader
+else:  # libyaml's C parser when PyYAML was built with it
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAG = "tag:yaml.org,2002:"
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_BOOLS = frozenset({"true", "True", "TRUE", "false", "False", "FALSE"})
+_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"[-+]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")  # no leading zeros
+_IDENT = re.compile(r"[A-Za-z0-9_-]+")
+_MAX_NODES = 1_000_000  # aliases can expand a small file exponentially ("billion laughs")
+
+
+def format_path(path: PathT) -> str:
+    """`("stations", 0, "evses", 1, "uid")` -> `stations[0].evses[1].uid`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENT.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return out
+
+
+@dataclass
+class SourceMap:
+    """Field path (within one file) -> 1-based line, for one config file."""
+
+    file: str  # relative to the config root, with forward slashes
+    lines: dict[PathT, int] = field(default_factory=dict)
+    numbers: dict[PathT, str] = field(default_factory=dict)  # the text of numeric scalars, for hints
+
+    def line(self, path: PathT) -> int | None:
+        """The line of `path`, or of its nearest written ancestor (a missing field's mapping)."""
+        for end in range(len(path), -1, -1):
+            found = self.lines.get(path[:end])
+            if found is not None:
+                return found
+        return None
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path  # absolute
+    rel: str  # relative to the config root, posix
+    data: bytes
+
+
+def discover(path: Path) -> tuple[Path, list[SourceFile]]:
+    """The config root and its files: a single file, or every *.yaml/*.yml under a directory.
+
+    Hidden files and directories (`.reconciler/`, `.github/`) are skipped. Raises DiagnosticError
+    when the path does not exist or holds no config file.
+    """
+    if not path.exists():
+        raise DiagnosticError.single(f"{path}: no such file or directory")
+    if path.is_file():
+        root = path.resolve().parent
+        found = [path.resolve()]
+    else:
+        root = path.resolve()
+        found = sorted(_yaml_files(root), key=lambda p: p.relative_to(root).as_posix())
+        if not found:
+            raise DiagnosticError.single(f"{path}: no *.yaml or *.yml files in this directory")
+    out = []
+    for p in found:
+        try:
+            out.append(SourceFile(p, p.relative_to(root).as_posix(), p.read_bytes()))
+        except OSError as e:
+            raise DiagnosticError.single(f"cannot read {p}: {e.strerror}") from None
+    return root, out
+
+
+def _yaml_files(root: Path) -> Iterator[Path]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if not name.startswith(".") and name.endswith((".yaml", ".yml")):
+                yield Path(dirpath) / name
+
+
+def digest(files: list[SourceFile]) -> str:
+    """sha256 over (relative path, bytes) of every file, in path order."""
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.rel):
+        rel = f.rel.encode()
+        h.update(b"%d:%s%d:" % (len(rel), rel, len(f.data)))
+        h.update(f.data)
+    return h.hexdigest()
+
+
+def parse(source: SourceFile) -> tuple[object, SourceMap, list[Diagnostic]]:
+    """Plain Python data (dict/list/str/int/float/bool/None) and its SourceMap; errors as values."""
+    smap = SourceMap(source.rel)
+    try:
+        text = source.data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        return None, smap, [Diagnostic.error(f"not UTF-8 text (byte {e.start})", file=source.rel)]
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        walker = _Walker(loader, smap)
+        data = walker.walk(node, ()) if node is not None else None
+        return data, smap, walker.diags
+    except yaml.MarkedYAMLError as e:
+        return None, smap, [_syntax_error(e, text, source.rel)]
+    except yaml.YAMLError as e:
+        return None, smap, [Diagnostic.error(f"invalid YAML: {e}", file=source.rel)]
+    except _TooLarge:
+        return None, smap, [Diagnostic.error("aliases expand to too many YAML nodes", file=source.rel)]
+    finally:
+        loader.dispose()
+
+
+def _syntax_error(e: yaml.MarkedYAMLError, text: str, rel: str) -> Diagnostic:
+    mark = e.problem_mark or e.context_mark
+    problem = e.problem or e.context or "syntax error"
+    if mark is None:
+        return Diagnostic.error(f"invalid YAML: {problem}", file=rel)
+    lines = text.splitlines()
+    src = lines[mark.line] if mark.line < len(lines) else ""
+    detail = [src, " " * mark.column + "^"] if src else []
+    if e.context and e.problem:
+        detail.append(f"({e.context}, line {e.context_mark.line + 1 if e.context_mark else '?'})")
+    if "${" in src:
+        detail.append("hint: `${...}` cannot appear unquoted inside a {flow} mapping; "
+                      "quote it or use block style")
+    return Diagnostic.error(f"invalid YAML at column {mark.column + 1}: {problem}", detail="\n".join(detail),
+                            file=rel, line=mark.line + 1)
+
+
+class _Loader(_BaseLoader):
+    """PyYAML's (C) safe loader with YAML 1.2 core-schema resolution of plain scalars."""
+
+    def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0]:
+            if value in _NULLS:
+                return _TAG + "null"
+            if value in _BOOLS:
+                return _TAG + "bool"
+            if _INT.fullmatch(value):
+                return _TAG + "int"
+            if _FLOAT.fullmatch(value):
+                return _TAG + "float"
+            return _TAG + ("merge" if value == "<<" else "str")
+        return str(yaml.resolver.Resolver.resolve(self, kind, value, implicit))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Walker:
+    def __init__(self, loader: yaml.SafeLoader, smap: SourceMap) -> None:
+        self.loader = loader
+        self.smap = smap
+        self.diags: list[Diagnostic] = []
+        self._stack: set[int] = set()
+        self._count = 0
+
+    def walk(self, node: yaml.Node, path: PathT) -> object:
+        self._count += 1
+        if self._count > _MAX_NODES:
+            raise _TooLarge
+        self.smap.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.ScalarNode):
+            value = self._scalar(node)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                self.smap.numbers[path] = node.value
+            return value
+        if id(node) in self._stack:
+            self._error("an alias refers to itself", node, path)
+            return None
+        self._stack.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.walk(item, (*path, i)) for i, item in enumerate(node.value)]
+            assert isinstance(node, yaml.MappingNode)
+            return self._mapping(node, path)
+        finally:
+            self._stack.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, path: PathT) -> dict[str, object]:
+        out: dict[str, object] = {}
+        merges: list[yaml.Node] = []
+        for knode, vnode in node.value:
+            if knode.tag == _TAG + "merge":
+                merges.append(vnode)
+                continue
+            if not isinstance(knode, yaml.ScalarNode):
+                self._error("a mapping key must be a plain value", knode, path)
+                continue
+            key = knode.value
+            if key in out:
+                first = self.smap.lines.get((*path, key))
+                self._error(f"duplicate key '{key}' (first written at line {first})", knode, (*path, key))
+                continue
+            self.smap.lines.setdefault((*path, key), knode.start_mark.line + 1)
+            out[key] = self.walk(vnode, (*path, key))
+        for merge in merges:  # `<<: *anchor`: keys written explicitly win
+            sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
+            for src in sources:
+                merged = self.walk(src, path) if isinstance(src, yaml.MappingNode) else None
+                if not isinstance(merged, dict):
+                    self._error("`<<` must merge a mapping", src, path)
+                    continue
+                for key, value in merged.items():
+                    out.setdefault(key, value)
+        return out
+
+    def _scalar(self, node: yaml.ScalarNode) -> object:
+        tag, text = node.tag, node.value
+        if tag == _TAG + "str":
+            return text
+        if tag == _TAG + "null" and text in _NULLS:
+            return None
+        if tag == _TAG + "bool" and text in _BOOLS:
+            return text.lower() == "true"
+        if tag == _TAG + "int" and _INT.fullmatch(text):
+            return int(text)
+        if tag == _TAG + "float" and _FLOAT.fullmatch(text):
+            return float(text)
+        if tag in (_TAG + "timestamp", _TAG + "merge"):  # `!!timestamp` text is pydantic's to parse
+            return text
+        return self.loader.construct_object(node, deep=True)  # other explicit tags; unknown ones raise
+
+    def _error(self, summary: str, node: yaml.Node, path: PathT) -> None:
+        self.diags.append(Diagnostic.error(summary, file=self.smap.file, line=node.start_mark.line + 1,
+                                           field=format_path(path) or None))

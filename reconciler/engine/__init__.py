@@ -1,0 +1,1 @@
+"""The engine: three-way diff, planner and executor. Platform details live in the providers."""

@@ -1,0 +1,91 @@
+"""The three-way diff (as `kubectl apply`): desired (YAML) vs last applied (state) vs live (GET).
+
+Per owned field:
+- declared in the YAML and different from live (after normalisation) -> update (`set` when live
+  lacks it). When the state shows the tool had applied that very value, live was changed outside
+  the tool: the change is marked as drift (corrected, or only reported under `drift: warn`);
+- applied before and now gone from the YAML -> cleared;
+- never declared -> somebody else's: left alone.
+Identity, observed and init-only fields never make a diff. Called by the planner only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.plans.model import Drift
+from reconciler.providers.base import Desired, FieldDiff, Normaliser, ObjectDiff, Ownership
+from reconciler.state.model import ResourceState
+
+_MISSING: Any = object()
+
+
+def _norm(normalise: Normaliser, kind: str, name: str, value: Any) -> Any:
+    return None if value is _MISSING or value is None else normalise(kind, name, value)
+
+
+def owned_fields(desired: Desired | None, prior: ResourceState | None, own: Ownership) -> list[str]:
+    names: dict[str, None] = {}
+    if desired is not None:
+        names.update(dict.fromkeys(desired.attrs))
+    if prior is not None:
+        names.update(dict.fromkeys(prior.attributes))
+    skip = own.identity | own.observed | own.init_only | own.children
+    ignored = set(desired.ignore_changes) if desired else set()
+    return [n for n in names if n not in skip and n not in ignored]
+
+
+def diff_object(address: str, kind: str, desired: Desired | None, prior: ResourceState | None,
+                live: dict[str, Any] | None, *, own: Ownership, normalise: Normaliser,
+                drift_out: list[Drift]) -> ObjectDiff:
+    """Compare one address. `live` is None when the platform does not hold the object."""
+    if prior is not None and prior.status == "removed" and desired is None:
+        return ObjectDiff(address, kind, "noop", None, prior, live)
+    if desired is None:
+        if prior is None:
+            return ObjectDiff(address, kind, "noop", None, None, live)
+        if live is None:
+            return ObjectDiff(address, kind, "forget", None, prior, None, reason="already gone from the platform")
+        return ObjectDiff(address, kind, "delete", None, prior, live, reason="no longer in the configuration")
+    if live is None:
+        reason = None
+        if prior is not None and prior.status == "applied":
+            reason = "it was deleted outside reconciler"
+        fields = [FieldDiff(n, None, v, "set") for n, v in desired.attrs.items()]
+        return ObjectDiff(address, kind, "create", desired, prior, None, fields, reason=reason)
+
+    out: list[FieldDiff] = []
+    last = prior.attributes if prior is not None else {}
+    for name in owned_fields(desired, prior, own):
+        d = desired.attrs.get(name, _MISSING)
+        l_ = last.get(name, _MISSING)
+        v = live.get(name, _MISSING)
+        nd, nl, nv = (_norm(normalise, kind, name, x) for x in (d, l_, v))
+        if d is not _MISSING and d is not None:
+            if nd == nv:
+                continue
+            drift = l_ is not _MISSING and nl == nd
+            if drift and desired.drift_warn:
+                drift_out.append(Drift(address=address, path=name, last_applied=l_,
+                                       live=None if v is _MISSING else v))
+                continue
+            out.append(FieldDiff(name, None if v is _MISSING else v, d,
+                                 "set" if v is _MISSING or v is None else "update", drift))
+        elif l_ is not _MISSING and v is not _MISSING and v is not None:
+            out.append(FieldDiff(name, v, None, "clear"))
+    return ObjectDiff(address, kind, "update" if out else "noop", desired, prior, live, out)
+
+
+def needs_state_sync(diff: ObjectDiff, normalise: Normaliser) -> bool:
+    """A no-op object whose state entry is missing or stale (e.g. a field newly declared that live
+    already holds) gets its state rewritten, so a later removal from the YAML is seen as a clear."""
+    if diff.status != "noop" or diff.desired is None:
+        return False
+    prior = diff.prior
+    if prior is None or prior.status != "applied":
+        return True
+    d, p = diff.desired, prior.attributes
+    if set(d.attrs) != set(p):
+        return True
+    return any(normalise(diff.kind, k, v) != normalise(diff.kind, k, p.get(k)) for k, v in d.attrs.items()) \
+        or d.prevent_destroy != prior.prevent_destroy

@@ -1,0 +1,159 @@
+"""Plan(config, prior state) -> Plan: refresh, three-way diff, requests, ordering, policies, targets.
+
+Called by the CLI (`plan`, `apply`). Reads platforms through the providers; writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass, field
+
+from reconciler import __version__
+from reconciler.config import models
+from reconciler.core.addresses import Address, matches_target
+from reconciler.core.diagnostics import Diagnostic, DiagnosticError, Severity, has_errors
+from reconciler.engine import differ
+from reconciler.plans.model import Action, Drift, Plan, PlanDiagnostic, PlatformRefresh, ResourceChange, StateUpdate
+from reconciler.providers import errors
+from reconciler.providers.base import Desired, LiveView, ObjectDiff, Provider
+from reconciler.state.model import ResourceState, State
+
+
+@dataclass
+class PlanRequest:
+    config: models.Config
+    state: State
+    state_path: str
+    providers: dict[str, Provider]
+    targets: list[str] = field(default_factory=list)
+    refresh: bool = True
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+def _pd(d: Diagnostic) -> PlanDiagnostic:
+    return PlanDiagnostic(severity=d.severity.value, summary=d.summary, detail=d.detail or None,  # type: ignore[arg-type]
+                          address=d.address, file=d.file, line=d.line, field=d.field)
+
+
+def validate(config: models.Config, providers: dict[str, Provider]) -> list[Diagnostic]:
+    """Offline checks of every platform; raises DiagnosticError when any is an error."""
+    diags = list(config.warnings)
+    for prov in providers.values():
+        diags += prov.validate(config)
+    for imp in config.imports:
+        addr = Address.parse(imp.to)
+        if addr.platform not in config.platforms:
+            ref = imp.source("to")
+            diags.append(Diagnostic.error(f"import names platform '{addr.platform}', which is not declared",
+                                          file=ref.file, line=ref.line, field=ref.path))
+    if has_errors(diags):
+        raise DiagnosticError(diags)
+    return diags
+
+
+def _timestamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def make_plan(req: PlanRequest) -> Plan:
+    diags = validate(req.config, req.providers)
+    now = _timestamp(req.now)
+    plan = Plan(tool_version=__version__, created_at=req.now, config_root=str(req.config.root),
+                config_digest=req.config.digest, state_path=req.state_path, state_lineage=req.state.lineage,
+                state_serial=req.state.serial, targets=list(req.targets), refresh=req.refresh)
+    plan.diagnostics += [_pd(d) for d in diags if d.severity is not Severity.ERROR]
+    imports = {imp.to: imp for imp in req.config.imports}
+
+    async def one(name: str, prov: Provider) -> tuple[str, dict[str, Desired], dict[str, ResourceState], LiveView]:
+        desired = prov.desired(req.config)
+        prior = {a: r for a, r in req.state.resources.items() if a.startswith(name + ".")}
+        for addr, imp in imports.items():
+            if addr.startswith(name + ".") and addr not in prior:
+                prior[addr] = ResourceState(address=addr, platform_id=str(imp.id))
+                plan.state_sync.append(StateUpdate(op="put", address=addr, platform_id=str(imp.id)))
+        if req.refresh:
+            live = await prov.read(desired, prior)
+        else:
+            live = prov.view_from_state(desired, prior)  # type: ignore[attr-defined]
+        return name, desired, prior, live
+
+    try:
+        results = await asyncio.gather(*(one(n, p) for n, p in req.providers.items()))
+    except errors.PlatformError as exc:
+        raise DiagnosticError.single(f"refreshing platform '{exc.platform}' failed: {exc}") from None
+
+    for name, desired, prior, live in results:
+        prov = req.providers[name]
+        plan.platforms.append(PlatformRefresh(platform=name, platform_type=prov.platform.type,
+                                              refreshed=req.refresh and not live.not_refreshed, reads=live.reads,
+                                              note=live.note))
+        plan.diagnostics += [_pd(d) for d in live.diagnostics]
+        diffs: list[ObjectDiff] = []
+        for addr in dict.fromkeys([*desired, *prior]):
+            kind = addr.split(".", 2)[1]
+            d, p = desired.get(addr), prior.get(addr)
+            if d is not None and p is not None and p.status == "removed":
+                plan.diagnostics.append(PlanDiagnostic(
+                    severity="error", address=addr, file=(d.source or "").rsplit(":", 1)[0] or None,
+                    summary=f"{addr} was removed earlier and OCPI forbids reusing an EVSE uid",
+                    detail="Give this EVSE a new uid. If the removal never reached the platform, drop the "
+                           f"tombstone with: reconciler state rm {addr}"))
+                continue
+            diff = differ.diff_object(addr, kind, d, p, live.objects.get(addr), own=prov.ownership(kind),
+                                      normalise=prov.normalise, drift_out=plan.drift)
+            diffs.append(diff)
+            if diff.status == "forget":
+                plan.state_sync.append(StateUpdate(op="remove", address=addr))
+            elif differ.needs_state_sync(diff, prov.normalise) and d is not None:
+                plan.state_sync.append(StateUpdate(
+                    op="put", address=addr, platform_id=addr.split(".", 2)[2], attributes=d.attrs,
+                    prevent_destroy=d.prevent_destroy,
+                    status="removed" if p is not None and p.status == "removed" else "applied"))
+        plan.changes += prov.plan_changes(diffs, live, now)
+        _prevent_destroy(plan, desired, prior)
+
+    if req.targets:
+        _apply_targets(plan, req.targets)
+    plan.summary = plan.summarise()
+    return plan
+
+
+def _prevent_destroy(plan: Plan, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> None:
+    for c in plan.changes:
+        if c.action not in (Action.DELETE, Action.REPLACE):
+            continue
+        d, p = desired.get(c.address), prior.get(c.address)
+        if (d is not None and d.prevent_destroy) or (p is not None and p.prevent_destroy):
+            plan.diagnostics.append(PlanDiagnostic(
+                severity="error", address=c.address,
+                summary=f"{c.address} has lifecycle.prevent_destroy and this plan would "
+                        f"{'replace' if c.action is Action.REPLACE else 'remove'} it",
+                detail="Put the object back in the configuration, or set prevent_destroy: false and apply that "
+                       "first, to allow it."))
+
+
+def _apply_targets(plan: Plan, targets: list[str]) -> None:
+    by_addr = {c.address: c for c in plan.changes}
+    keep: set[str] = set()
+    todo = [c.address for c in plan.changes if matches_target(c.address, targets)]
+    while todo:
+        a = todo.pop()
+        if a in keep or a not in by_addr:
+            continue
+        keep.add(a)
+        c = by_addr[a]
+        todo += c.depends_on
+        if c.covered_by:
+            todo.append(c.covered_by)
+    # Everything a kept request carries is kept too, so the plan shows it.
+    for c in plan.changes:
+        if c.covered_by in keep:
+            keep.add(c.address)
+    plan.changes = [c for c in plan.changes if c.address in keep]
+    plan.state_sync = [s for s in plan.state_sync if matches_target(s.address, targets)]
+    plan.drift = [d for d in plan.drift if matches_target(d.address, targets)]
+
+
+def changes_by_address(plan: Plan) -> dict[str, ResourceChange]:
+    return {c.address: c for c in plan.changes}

@@ -1,0 +1,185 @@
+"""The plan data model: Plan -> ResourceChange -> FieldChange / HttpRequest / StateUpdate.
+
+Built by the engine's planner, serialised by `planfile`, rendered by `render`, executed by the
+engine's executor. It is the one structure behind `plan --json`, the text plan and the markdown
+comment, so those never disagree. Pure data: no I/O, no engine imports.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PLAN_FORMAT_VERSION = 1
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"      # the object leaves the platform (DELETE, or OCPI EVSE status REMOVED)
+    REPLACE = "replace"    # delete then create (`-/+`)
+    FORGET = "forget"      # dropped from the state only; nothing is sent
+    NOOP = "no-op"
+
+
+SYMBOLS = {
+    Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.REPLACE: "-/+",
+    Action.FORGET: "x", Action.NOOP: " ",
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldChange(_Model):
+    """One field of one object: `before` is the live value (or last applied when not refreshed)."""
+
+    path: str
+    before: Any = None
+    after: Any = None
+    op: Literal["set", "update", "clear"] = "update"
+    drift: bool = Field(False, description="the live value differs from what this tool last applied")
+    init_only: bool = False
+
+
+class PriceChange(_Model):
+    """A tariff price that changes (or appears/disappears), for reviewers."""
+
+    tariff: str
+    platform: str
+    element: int
+    component: str          # ENERGY, TIME, FLAT, PARKING_TIME, POWER, or min_price / max_price
+    field: str = "price"
+    before: str | None = None   # decimal as text, exact
+    after: str | None = None
+    pct: float | None = None    # None when before is missing or zero
+    currency: str | None = None
+    connectors: int = 0          # how many connectors reference this tariff
+
+
+class HttpRequest(_Model):
+    """One request exactly as it will be sent (path relative to the platform's base URL).
+
+    Timestamps named `last_updated` are stamped again at send time.
+    """
+
+    method: Literal["GET", "PUT", "PATCH", "POST", "DELETE"]
+    path: str
+    body: Any = None
+    account: str | None = None   # for platforms with several logins (SEC: opc / pse)
+    idempotent: bool = True
+
+
+class StateUpdate(_Model):
+    """What the state records once every request of the change has succeeded."""
+
+    op: Literal["put", "remove"]
+    address: str
+    platform_id: str | None = None
+    status: Literal["applied", "pending", "removed"] = "applied"
+    attributes: dict[str, Any] = {}
+    prevent_destroy: bool = False
+    meta: dict[str, Any] = {}
+
+
+class ResourceChange(_Model):
+    address: str
+    platform: str
+    platform_type: str
+    kind: str
+    action: Action
+    reason: str | None = None          # why (e.g. "deleted outside reconciler", "dimensions changed")
+    identity: dict[str, Any] = {}      # identifying fields shown to reviewers (name, city, standard...)
+    changes: list[FieldChange] = []
+    price_changes: list[PriceChange] = []
+    requests: list[HttpRequest] = []
+    covered_by: str | None = None      # the address whose request carries this change
+    depends_on: list[str] = []         # addresses whose requests must succeed first
+    state_updates: list[StateUpdate] = []
+    notes: list[str] = []
+
+
+class Drift(_Model):
+    """A difference between live and what this tool last applied that is reported, not corrected."""
+
+    address: str
+    path: str
+    last_applied: Any = None
+    live: Any = None
+    reason: str = "drift: warn"
+
+
+class PlanDiagnostic(_Model):
+    severity: Literal["error", "warning", "info"]
+    summary: str
+    detail: str | None = None
+    address: str | None = None
+    file: str | None = None
+    line: int | None = None
+    field: str | None = None
+
+
+class PlatformRefresh(_Model):
+    platform: str
+    platform_type: str
+    refreshed: bool
+    reads: int = 0
+    note: str | None = None
+
+
+class Summary(_Model):
+    create: int = 0
+    update: int = 0
+    delete: int = 0
+    replace: int = 0
+    forget: int = 0
+    requests: int = 0
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.create or self.update or self.delete or self.replace or self.forget)
+
+
+class Plan(_Model):
+    format_version: int = PLAN_FORMAT_VERSION
+    tool_version: str
+    created_at: datetime
+    config_root: str
+    config_digest: str
+    state_path: str
+    state_lineage: str
+    state_serial: int
+    targets: list[str] = []
+    refresh: bool = True
+    platforms: list[PlatformRefresh] = []
+    changes: list[ResourceChange] = []
+    drift: list[Drift] = []
+    diagnostics: list[PlanDiagnostic] = []
+    state_sync: list[StateUpdate] = Field(
+        default=[], description="state bookkeeping applied with the plan; sends nothing (imports, objects "
+                                "already as declared, objects gone from the platform)")
+    summary: Summary = Summary()
+
+    @property
+    def errors(self) -> list[PlanDiagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    def summarise(self) -> Summary:
+        s = Summary()
+        for c in self.changes:
+            if c.action is Action.CREATE:
+                s.create += 1
+            elif c.action is Action.UPDATE:
+                s.update += 1
+            elif c.action is Action.DELETE:
+                s.delete += 1
+            elif c.action is Action.REPLACE:
+                s.replace += 1
+            elif c.action is Action.FORGET:
+                s.forget += 1
+            s.requests += len(c.requests)
+        return s

@@ -1,0 +1,162 @@
+"""The provider interface every platform implements, and the data it exchanges with the engine.
+
+A provider turns the platform-neutral config into addressed resources (`desired`), reads what the
+platform holds (`read`), turns the engine's field diffs into the fewest requests the platform allows
+(`plan_changes`) and sends them (`apply_change`). Contracts, as callers may rely on them:
+
+- `read` never writes. A resource it cannot read is reported in `LiveView.not_refreshed`.
+- `apply_change` either completes every request of the change and returns the state updates to
+  record, or raises: a raised `errors.PlatformError` means the change did not (fully) happen, except
+  `errors.OutcomeUnknown`, which means the platform may hold the result; the executor then records
+  the change as pending and never repeats it blindly.
+- No method prints; diagnostics are returned as values.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.config import models
+from reconciler.core.diagnostics import Diagnostic
+from reconciler.plans.model import HttpRequest, ResourceChange, StateUpdate
+from reconciler.state.model import ResourceState
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """Which fields of a kind the tool owns. Anything not listed but declared in YAML is owned."""
+
+    identity: frozenset[str] = frozenset()     # part of the address/URL; never diffed
+    observed: frozenset[str] = frozenset()     # read and shown, never sent, never diffed
+    init_only: frozenset[str] = frozenset()    # sent at creation, then left to the platform
+    children: frozenset[str] = frozenset()     # nested objects managed as resources of their own
+
+
+@dataclass
+class Desired:
+    """One resource as the config declares it, in the platform's wire shape."""
+
+    address: str
+    kind: str
+    attrs: dict[str, Any]                      # owned fields
+    init: dict[str, Any] = field(default_factory=dict)   # init-only fields
+    parent: str | None = None
+    identity: dict[str, Any] = field(default_factory=dict)
+    ignore_changes: tuple[str, ...] = ()
+    prevent_destroy: bool = False
+    drift_warn: bool = False
+    source: str | None = None                  # "file:line"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LiveView:
+    """What a refresh found: address -> live owned-shape attributes (None = absent on the platform)."""
+
+    objects: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)        # provider-private full objects (for PUT bodies)
+    not_refreshed: list[str] = field(default_factory=list)
+    reads: int = 0
+    note: str | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+@dataclass
+class FieldDiff:
+    path: str                  # top-level field name
+    before: Any                # live (or last applied when not refreshed)
+    after: Any                 # desired; None when cleared
+    op: str                    # set | update | clear
+    drift: bool = False
+
+
+@dataclass
+class ObjectDiff:
+    """The engine's verdict on one address, handed to the provider to turn into requests."""
+
+    address: str
+    kind: str
+    status: str                # create | update | delete | noop | forget
+    desired: Desired | None
+    prior: ResourceState | None
+    live: dict[str, Any] | None
+    fields: list[FieldDiff] = field(default_factory=list)
+    reason: str | None = None
+
+    @property
+    def needs_clear(self) -> bool:
+        return any(f.op == "clear" for f in self.fields)
+
+
+Normaliser = Callable[[str, str, Any], Any]
+
+
+class Provider(abc.ABC):
+    type: str = ""
+
+    def __init__(self, platform: models.Platform, *, sandbox_dir: Any = None) -> None:
+        self.platform = platform
+        self.name = platform.name
+        self.sandbox_dir = sandbox_dir
+
+    # --- offline -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def validate(self, config: models.Config) -> list[Diagnostic]:
+        """Platform constraints that hold without the network (lengths, expressible tariffs...)."""
+
+    @abc.abstractmethod
+    def desired(self, config: models.Config) -> dict[str, Desired]:
+        """Every resource this platform should hold, by address."""
+
+    @abc.abstractmethod
+    def ownership(self, kind: str) -> Ownership: ...
+
+    def normalise(self, kind: str, field_name: str, value: Any) -> Any:
+        return value
+
+    # --- network -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def read(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView: ...
+
+    @abc.abstractmethod
+    def plan_changes(self, diffs: list[ObjectDiff], live: LiveView, now: str) -> list[ResourceChange]:
+        """Turn object diffs into resource changes carrying the exact requests, in a valid order."""
+
+    @abc.abstractmethod
+    async def send(self, request: HttpRequest) -> Any:
+        """Send one planned request; returns the parsed response body."""
+
+    async def apply_change(self, change: ResourceChange, planned_at: str,
+                           now: Callable[[], str]) -> list[StateUpdate]:
+        """Send every request of `change` in order; return the state updates to record."""
+        for req in change.requests:
+            await self.send(stamp(req, planned_at, now()))
+        return list(change.state_updates)
+
+    def counters(self) -> dict[str, int]:
+        return {}
+
+    async def aclose(self) -> None:
+        return None
+
+
+def stamp(request: HttpRequest, planned_at: str, timestamp: str) -> HttpRequest:
+    """The request with each `last_updated` the planner set (`planned_at`) moved to send time.
+
+    Objects the plan does not change keep their own `last_updated` (set only on a real change).
+    """
+    if request.body is None or planned_at == timestamp:
+        return request
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: (timestamp if k == "last_updated" and v == planned_at else walk(v))
+                    for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return request.model_copy(update={"body": walk(request.body)})

@@ -1,0 +1,1 @@
+"""The UPME SIEM (Colombia) and any other OCPI 2.2.1 receiver: Locations, EVSEs, Connectors, Tariffs."""

@@ -1,0 +1,286 @@
+"""The SIEM / OCPI 2.2.1 provider: desired resources from the config, reads, and sending requests.
+
+One station becomes a Location (`<p>.location.<id>`), its EVSEs (`<p>.evse.<id>/<uid>`) and their
+connectors (`<p>.connector.<id>/<uid>/<connector>`); each tariff used there becomes
+`<p>.tariff.<id>`. Turning diffs into requests lives in `planner`. Called by the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reconciler.config import models
+from reconciler.core.diagnostics import Diagnostic
+from reconciler.plans.model import HttpRequest, ResourceChange
+from reconciler.providers import errors
+from reconciler.providers.base import Desired, LiveView, ObjectDiff, Ownership, Provider
+from reconciler.providers.http import PlatformClient
+from reconciler.providers.siem import planner, wire
+from reconciler.providers.siem.auth import ApiKeyJwt, OcpiToken
+from reconciler.state.model import ResourceState
+
+SANDBOX_BASE = "http://sandbox.siem.invalid/ocpi/2.2.1"
+
+_OWNERSHIP = {
+    "location": Ownership(identity=wire.LOCATION_IDENTITY, observed=wire.OBSERVED, children=frozenset({"evses"})),
+    "evse": Ownership(identity=wire.EVSE_IDENTITY, observed=wire.EVSE_OBSERVED, init_only=wire.EVSE_INIT_ONLY,
+                      children=frozenset({"connectors"})),
+    "connector": Ownership(identity=wire.CONNECTOR_IDENTITY, observed=wire.OBSERVED),
+    "tariff": Ownership(identity=wire.TARIFF_IDENTITY, observed=wire.OBSERVED),
+}
+
+
+def _src(obj: Any, field: str | None = None) -> str | None:
+    try:
+        ref = obj.source(field)
+    except Exception:  # noqa: BLE001 - objects built in code have no source
+        return None
+    return f"{ref.file}:{ref.line}" if ref.line else ref.file
+
+
+def _lifecycle(obj: Any) -> tuple[tuple[str, ...], bool]:
+    lc = getattr(obj, "lifecycle", None)
+    if lc is None:
+        return (), False
+    return tuple(lc.ignore_changes), bool(lc.prevent_destroy)
+
+
+class SiemProvider(Provider):
+    """Platform types `siem` (API key -> JWT) and `ocpi` (standard `Authorization: Token`)."""
+
+    type = "siem"
+
+    def __init__(self, platform: models.Platform, *, sandbox_dir: Path | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(platform, sandbox_dir=sandbox_dir)
+        self.cc = str(platform.country_code)
+        self.pid = str(platform.party_id)
+        self._transport = transport
+        self._client: PlatformClient | None = None
+        self.limits = wire.SIEM_LIMITS if platform.type == "siem" else wire.OCPI_LIMITS
+
+    # --- offline -------------------------------------------------------------------------------
+    def ownership(self, kind: str) -> Ownership:
+        return _OWNERSHIP[kind]
+
+    def normalise(self, kind: str, field_name: str, value: Any) -> Any:
+        return wire.canon(value, field_name)
+
+    def validate(self, config: models.Config) -> list[Diagnostic]:
+        diags: list[Diagnostic] = []
+        label = "the SIEM guide" if self.platform.type == "siem" else "OCPI 2.2.1"
+        for station in self._stations(config):
+            for name, limit in self.limits.items():
+                value = getattr(station, name, None)
+                if isinstance(value, str) and len(value) > limit:
+                    ref = station.source(name)
+                    diags.append(Diagnostic.error(
+                        f"{name} is {len(value)} characters; {label} allows at most {limit} on platform "
+                        f"'{self.name}'", file=ref.file, line=ref.line, field=ref.path))
+        for tariff in self._tariffs(config).values():
+            for ei, element in enumerate(tariff.elements):
+                for ci, comp in enumerate(element.price_components):
+                    dim = wire.jsonable(comp.type)
+                    if dim not in wire.OCPI_DIMENSIONS:
+                        ref = comp.source("type")
+                        diags.append(Diagnostic.error(
+                            f"tariff '{tariff.id}' uses the dimension {dim}, which OCPI 2.2.1 cannot express "
+                            f"(platform '{self.name}' takes ENERGY, FLAT, PARKING_TIME, TIME)",
+                            file=ref.file, line=ref.line, field=ref.path or f"elements[{ei}].price_components[{ci}]"))
+        return diags
+
+    def _stations(self, config: models.Config) -> list[models.Station]:
+        return [s for s in config.stations.values() if self.name in s.platforms]
+
+    def _tariffs(self, config: models.Config) -> dict[str, models.Tariff]:
+        used: dict[str, None] = {}
+        for station in self._stations(config):
+            for evse in station.evses:
+                for conn in evse.connectors:
+                    used.update(dict.fromkeys(conn.tariffs))
+        out: dict[str, models.Tariff] = {}
+        for tid, tariff in config.tariffs.items():
+            if tid in used or (tariff.platforms and self.name in tariff.platforms):
+                out[tid] = tariff
+        return out
+
+    def desired(self, config: models.Config) -> dict[str, Desired]:
+        out: dict[str, Desired] = {}
+        p = self.name
+        platform_warn = self.platform.drift == "warn"
+        for station in self._stations(config):
+            loc_addr = f"{p}.location.{station.id}"
+            attrs = wire.jsonable(station.model_dump(mode="python", exclude_none=True, exclude_unset=True,
+                                                     exclude={"id", "evses", *wire.CONFIG_ONLY}))
+            ign, keep = _lifecycle(station)
+            loc_warn = platform_warn or station.drift == "warn"
+            out[loc_addr] = Desired(
+                loc_addr, "location", attrs, parent=None, ignore_changes=ign, prevent_destroy=keep,
+                drift_warn=loc_warn, source=_src(station),
+                identity={"name": station.name, "address": station.address, "city": station.city})
+            for evse in station.evses:
+                e_addr = f"{p}.evse.{station.id}/{evse.uid}"
+                e_attrs = wire.jsonable(evse.model_dump(mode="python", exclude_none=True, exclude_unset=True,
+                                                        exclude={"uid", "status", "connectors", *wire.CONFIG_ONLY}))
+                ign, keep = _lifecycle(evse)
+                e_warn = loc_warn if evse.drift is None else evse.drift == "warn"
+                out[e_addr] = Desired(
+                    e_addr, "evse", e_attrs, init={"status": wire.jsonable(evse.status) or wire.AVAILABLE},
+                    parent=loc_addr, ignore_changes=ign, prevent_destroy=keep, drift_warn=e_warn,
+                    source=_src(evse), identity={"station": station.name, "uid": evse.uid,
+                                                 "evse_id": evse.evse_id})
+                for conn in evse.connectors:
+                    c_addr = f"{p}.connector.{station.id}/{evse.uid}/{conn.id}"
+                    c_attrs = wire.jsonable(conn.model_dump(mode="python", exclude_none=True, exclude_unset=True,
+                                                            exclude={"id", *wire.CONFIG_ONLY}))
+                    if "tariffs" in conn.model_fields_set:
+                        c_attrs["tariff_ids"] = list(conn.tariffs)
+                    ign, keep = _lifecycle(conn)
+                    out[c_addr] = Desired(
+                        c_addr, "connector", c_attrs, parent=e_addr, ignore_changes=ign, prevent_destroy=keep,
+                        drift_warn=e_warn if conn.drift is None else conn.drift == "warn", source=_src(conn),
+                        identity={"station": station.name, "evse": evse.uid,
+                                  "standard": wire.jsonable(conn.standard),
+                                  "power_type": wire.jsonable(conn.power_type),
+                                  "max_electric_power": conn.max_electric_power})
+        for tid, tariff in self._tariffs(config).items():
+            t_addr = f"{p}.tariff.{tid}"
+            attrs = wire.jsonable(tariff.model_dump(mode="python", exclude_none=True, exclude_unset=True,
+                                                    exclude={"id", *wire.CONFIG_ONLY}))
+            ign, keep = _lifecycle(tariff)
+            out[t_addr] = Desired(
+                t_addr, "tariff", attrs, ignore_changes=ign, prevent_destroy=keep,
+                drift_warn=platform_warn or tariff.drift == "warn", source=_src(tariff),
+                identity={"currency": tariff.currency, "type": wire.jsonable(tariff.type)})
+        return out
+
+    # --- network -------------------------------------------------------------------------------
+    @property
+    def client(self) -> PlatformClient:
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    def _make_client(self) -> PlatformClient:
+        plat = self.platform
+        transport = self._transport
+        base = str(plat.url)
+        secret = getattr(plat, "api_key", None) if plat.type == "siem" else getattr(plat, "token", None)
+        credential = secret.get_secret_value() if secret is not None else None
+        if plat.is_sandbox:
+            from reconciler.sandbox import embedded
+
+            assert self.sandbox_dir is not None, "the sandbox needs a data directory"
+            if credential is None:
+                credential = embedded.DEMO_API_KEY if plat.type == "siem" else embedded.DEMO_TOKEN
+            app = embedded.siem_app_for(
+                Path(self.sandbox_dir), api_key=credential if plat.type == "siem" else None,
+                token=credential if plat.type == "ocpi" else None, country_code=self.cc, party_id=self.pid)
+            transport = httpx.ASGITransport(app=app)
+            base = SANDBOX_BASE
+        if credential is None:
+            raise errors.AuthError(f"platform '{self.name}' has no credential configured", status=0,
+                                   platform=self.name)
+        auth = (ApiKeyJwt(credential, margin=float(getattr(plat, "token_ttl_margin", 60)))
+                if plat.type == "siem" else OcpiToken(credential))
+        return PlatformClient(
+            platform=self.name, base_url=base, auth=auth, transport=transport, timeout=float(plat.timeout),
+            retries=int(plat.retries), retry_delay=float(getattr(plat, "retry_delay", 0.5)),
+            concurrency=int(plat.concurrency), client_cert=getattr(plat, "client_cert", None),
+            client_key=getattr(plat, "client_key", None), ca_bundle=getattr(plat, "ca_bundle", None))
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def counters(self) -> dict[str, int]:
+        if self._client is None:
+            return {}
+        c = self._client.counters
+        return {"reads": c.reads, "writes": c.writes, "retries": c.retries, "auth": c.auth}
+
+    async def _get(self, path: str, key: str, wanted: str) -> dict[str, Any] | None:
+        try:
+            resp = await self.client.request("GET", path)
+        except errors.NotFound:
+            return None
+        except errors.HttpError as exc:
+            ok, _, code, _ = wire.envelope_data(exc.body)
+            if code == 2003:
+                return None
+            raise
+        ok, data, code, message = wire.envelope_data(resp.body)
+        if code == 2003 or (ok and data is None):
+            return None
+        if not ok:
+            raise errors.PlatformRejected(f"OCPI status_code {code}: {message or 'no message'}", status_code=code,
+                                          platform=self.name, method="GET", path=path,
+                                          request_id=resp.request_id)
+        return wire.pick(data, key, wanted)
+
+    async def read(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
+        view = LiveView()
+        addrs = list(dict.fromkeys([*desired, *prior]))
+        locations = [a for a in addrs if a.split(".", 2)[1] == "location"]
+        tariffs = [a for a in addrs if a.split(".", 2)[1] == "tariff"]
+
+        async def read_location(addr: str) -> None:
+            loc_id = addr.split(".", 2)[2]
+            view.raw[addr] = await self._get(wire.location_path(self.cc, self.pid, loc_id), "id", loc_id)
+
+        async def read_tariff(addr: str) -> None:
+            tid = addr.split(".", 2)[2]
+            view.raw[addr] = await self._get(wire.tariff_path(self.cc, self.pid, tid), "id", tid)
+
+        await asyncio.gather(*(read_location(a) for a in locations), *(read_tariff(a) for a in tariffs))
+        view.reads = len(locations) + len(tariffs)
+        for addr in addrs:
+            view.objects[addr] = self.live_attrs(addr, view.raw)
+        return view
+
+    def view_from_state(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
+        """Without a refresh, the last applied state stands in for live (`--no-refresh`)."""
+        view = LiveView(note="not refreshed: the plan compares the configuration with the state")
+        for addr in dict.fromkeys([*desired, *prior]):
+            rs = prior.get(addr)
+            view.objects[addr] = dict(rs.attributes) if rs is not None and rs.status == "applied" else None
+        view.raw = planner.raw_from_state(self, prior)
+        view.not_refreshed = list(view.objects)
+        return view
+
+    def live_attrs(self, addr: str, raw: dict[str, Any]) -> dict[str, Any] | None:
+        kind, local = addr.split(".", 2)[1:]
+        parts = local.split("/")
+        if kind == "tariff":
+            obj = raw.get(addr)
+            return wire.without(obj, wire.TARIFF_IDENTITY) if obj else None
+        loc = raw.get(f"{self.name}.location.{parts[0]}")
+        if not loc:
+            return None
+        if kind == "location":
+            return wire.without(loc, wire.LOCATION_IDENTITY | {"evses"})
+        evse = wire.find(loc.get("evses"), "uid", parts[1])
+        if evse is None:
+            return None
+        if kind == "evse":
+            return wire.without(evse, wire.EVSE_IDENTITY | {"connectors"})
+        conn = wire.find(evse.get("connectors"), "id", parts[2])
+        return wire.without(conn, wire.CONNECTOR_IDENTITY) if conn is not None else None
+
+    def plan_changes(self, diffs: list[ObjectDiff], live: LiveView, now: str) -> list[ResourceChange]:
+        return planner.plan(self, diffs, live, now)
+
+    async def send(self, request: HttpRequest) -> Any:
+        resp = await self.client.request(request.method, request.path, json_body=request.body,
+                                         idempotent=request.idempotent)
+        ok, data, code, message = wire.envelope_data(resp.body)
+        if not ok:
+            raise errors.PlatformRejected(f"OCPI status_code {code}: {message or 'no message'}", status_code=code,
+                                          platform=self.name, method=request.method, path=request.path,
+                                          request_id=resp.request_id)
+        return data

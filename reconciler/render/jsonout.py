@@ -1,0 +1,56 @@
+"""The plan's JSON document (`plan --json`), the single source every other view renders from.
+
+Its schema is `schemas/plan.schema.json`, generated from the plan model by `python -m
+reconciler.render.jsonout --schema`. Stable: fields are only ever added.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from reconciler.core.redact import redact
+from reconciler.plans.model import Plan
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "plan.schema.json"
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    doc = plan.model_dump(mode="json")
+    doc["summary"] = plan.summarise().model_dump(mode="json")
+    doc["has_changes"] = plan.summarise().has_changes
+    return json.loads(redact(json.dumps(doc)))
+
+
+def schema() -> dict[str, Any]:
+    sch = Plan.model_json_schema(mode="serialization")
+    sch["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    sch["title"] = "reconciler plan (plan --json)"
+    sch["description"] = ("A reconciler plan: every resource change with field-level before/after and the exact "
+                          "HTTP requests apply will send (paths relative to the platform's base URL; "
+                          "`last_updated` values are stamped again at send time).")
+    sch.setdefault("properties", {})["has_changes"] = {"type": "boolean"}
+    return sch
+
+
+def schema_text() -> str:
+    return json.dumps(schema(), indent=2, sort_keys=True) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    text = schema_text()
+    if "--check" in argv:
+        current = SCHEMA_PATH.read_text(encoding="utf-8") if SCHEMA_PATH.exists() else ""
+        if current != text:
+            print(f"{SCHEMA_PATH} is stale; run: python -m reconciler.render.jsonout --schema", file=sys.stderr)
+            return 1
+        return 0
+    SCHEMA_PATH.write_text(text, encoding="utf-8")
+    print(f"wrote {SCHEMA_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

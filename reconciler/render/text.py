@@ -1,0 +1,137 @@
+"""The Terraform-like text plan, the apply result, and progress on stderr, from the plan's JSON form."""
+
+from __future__ import annotations
+
+import sys
+from typing import IO, Any
+
+import click
+
+from reconciler.plans.model import Plan, ResourceChange
+from reconciler.render import values as fmt
+
+COLORS = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta", "x": "bright_black"}
+
+
+class _Out:
+    def __init__(self, color: bool) -> None:
+        self.lines: list[str] = []
+        self.color = color
+
+    def add(self, text: str = "", fg: str | None = None, bold: bool = False) -> None:
+        self.lines.append(click.style(text, fg=fg, bold=bold) if self.color and (fg or bold) else text)
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]]) -> None:
+    action = ch["action"]
+    sym = fmt.SYMBOL.get(action, " ")
+    verb = fmt.VERBS.get(action, action)
+    o.add(f"  # {ch['address']} {verb}" + (f" ({ch['reason']})" if ch.get("reason") else ""), bold=True)
+    ident = fmt.identity(ch)
+    o.add(f"  {sym} {ch['kind']} \"{ch['address'].split('.', 2)[2]}\"" + (f"  [{ident}]" if ident else ""),
+          fg=COLORS.get(sym))
+    for fc in ch.get("changes") or []:
+        if action == "create":
+            mark, text = "+", f"{fc['path']} = {fmt.value(fc['after'])}"
+            if fc.get("init_only"):
+                text += "  (sent at creation only)"
+        elif fc["op"] == "clear":
+            mark, text = "-", f"{fc['path']}: {fmt.value(fc['before'])} -> (cleared)"
+        elif fc["op"] == "set":
+            mark, text = "+", f"{fc['path']}: (unset) -> {fmt.value(fc['after'])}"
+        else:
+            mark, text = "~", f"{fc['path']}: {fmt.value(fc['before'])} -> {fmt.value(fc['after'])}"
+        if fc.get("drift"):
+            text += "  (changed outside reconciler; will be corrected)"
+        o.add(f"      {mark} {text}", fg=COLORS.get(mark))
+    for pc in ch.get("price_changes") or []:
+        if pc["field"] != "price" or pc.get("pct") is None:
+            continue
+        where = pc["component"] if pc["element"] < 0 else f"element {pc['element']} {pc['component']}"
+        o.add(f"      price {where}: {pc['before']} -> {pc['after']} {pc.get('currency') or ''} "
+              f"({fmt.pct(pc['pct'])}, {pc['connectors']} connectors)".replace("  ", " "))
+    for kid in children:
+        ks = fmt.SYMBOL.get(kid["action"], " ")
+        o.add(f"      {ks} {kid['address']} (sent with this request)", fg=COLORS.get(ks))
+    for note in ch.get("notes") or []:
+        o.add(f"      note: {note}")
+    for r in ch.get("requests") or []:
+        o.add(f"      => {fmt.request_line(r)}")
+    o.add()
+
+
+def render(doc: dict[str, Any], color: bool = False) -> str:
+    o = _Out(color)
+    for p in doc.get("platforms") or []:
+        if p["refreshed"]:
+            o.add(f"Refreshed platform '{p['platform']}' ({p['platform_type']}): {p['reads']} objects read.")
+        else:
+            o.add(f"Platform '{p['platform']}' ({p['platform_type']}) was NOT refreshed: "
+                  f"{p.get('note') or 'its live state was not read'}.", fg="yellow")
+    for d in doc.get("diagnostics") or []:
+        if d["severity"] == "warning":
+            o.add(f"Warning: {d['summary']}", fg="yellow")
+    if doc.get("drift"):
+        o.add()
+        o.add("Drift (reported, not corrected: drift: warn):", bold=True)
+        for d in doc["drift"]:
+            o.add(f"  ! {d['address']} {d['path']}: last applied {fmt.value(d['last_applied'])}, "
+                  f"live {fmt.value(d['live'])}", fg="yellow")
+    changes = doc.get("changes") or []
+    s = doc.get("summary") or {}
+    if not changes:
+        o.add()
+        o.add("No changes. The platforms match the configuration.", fg="green", bold=True)
+        return o.text()
+    covered: dict[str, list[dict[str, Any]]] = {}
+    for ch in changes:
+        if ch.get("covered_by"):
+            covered.setdefault(ch["covered_by"], []).append(ch)
+    o.add()
+    o.add("Reconciler will perform the following actions:")
+    o.add()
+    for ch in changes:
+        if ch.get("covered_by"):
+            continue
+        _change(o, ch, covered.get(ch["address"], []))
+    o.add(fmt.summary_line(s), bold=True)
+    return o.text()
+
+
+def render_result(result: Any, plan: Plan, color: bool = False) -> str:
+    o = _Out(color)
+    o.add()
+    n_ok = len(result.applied)
+    if result.ok:
+        o.add(f"Apply complete: {n_ok} changes applied with {result.requests} requests.", fg="green", bold=True)
+    else:
+        o.add(f"Apply incomplete: {n_ok} changes applied, {len(result.failed)} failed, "
+              f"{len(result.skipped)} skipped because something they depend on failed.", fg="red", bold=True)
+        for a in result.skipped:
+            o.add(f"  skipped: {a}")
+        o.add("Everything applied is recorded in the state; run plan to see what is left.")
+    return o.text()
+
+
+class Progress:
+    """A one-line counter on stderr while applying, only when stderr is a terminal."""
+
+    def __init__(self, plan: Plan, stream: IO[str] = sys.stderr) -> None:
+        self.total = sum(1 for c in plan.changes if c.requests or c.state_updates)
+        self.done = 0
+        self.stream = stream
+        self.live = bool(getattr(stream, "isatty", lambda: False)()) and self.total > 0
+
+    def update(self, change: ResourceChange, outcome: str) -> None:
+        self.done += 1
+        if self.live:
+            self.stream.write(f"\r{self.done}/{self.total} {outcome}: {change.address[:60]:<60}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.live:
+            self.stream.write("\r" + " " * 80 + "\r")
+            self.stream.flush()

@@ -1,0 +1,57 @@
+"""Formatting of values and labels shared by the text and markdown views."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+VERBS = {
+    "create": "will be created",
+    "update": "will be updated in place",
+    "delete": "will be removed",
+    "replace": "will be replaced (deleted, then created)",
+    "forget": "will be forgotten (dropped from the state only)",
+}
+SYMBOL = {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "forget": "x"}
+
+
+def value(v: Any, limit: int = 80) -> str:
+    if v is None:
+        return "(none)"
+    text = json.dumps(v, ensure_ascii=False, separators=(", ", ": ")) if not isinstance(v, bool) else str(v).lower()
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text
+
+
+def pct(p: float | None) -> str:
+    if p is None:
+        return ""
+    return f"{p:+.2f}%"
+
+
+def summary_line(s: dict[str, Any]) -> str:
+    parts = [f"{s.get('create', 0)} to add", f"{s.get('update', 0)} to change",
+             f"{s.get('delete', 0)} to remove"]
+    if s.get("replace"):
+        parts.insert(2, f"{s['replace']} to replace")
+    if s.get("forget"):
+        parts.append(f"{s['forget']} to forget")
+    return "Plan: " + ", ".join(parts) + f". {s.get('requests', 0)} requests."
+
+
+def identity(ch: dict[str, Any]) -> str:
+    ident = ch.get("identity") or {}
+    vals = [str(v) for v in ident.values() if v not in (None, "")]
+    return " · ".join(vals)
+
+
+def request_line(r: dict[str, Any]) -> str:
+    line = f"{r['method']} {r['path']}"
+    if r.get("account"):
+        line += f"  (as {r['account']})"
+    body = r.get("body")
+    if r["method"] == "PATCH" and isinstance(body, dict):
+        keys = [k for k in body if k != "last_updated"]
+        line += "  {" + ", ".join(keys) + (", last_updated}" if "last_updated" in body else "}")
+    return line

@@ -1,0 +1,186 @@
+"""`reconciler sandbox serve`: the platform simulators as one HTTP server on the loopback interface.
+
+Each simulator is mounted at its own path (`/siem` now; `/sec` and `/chilemedido` later: one line
+each in `SIMULATORS`), so the SIEM base URL is `http://127.0.0.1:PORT/siem/ocpi/2.2.1`. A
+simulator keeps its files in the data directory, named after its mount:
+
+    <name>.json (+ .journal, .lock)   data (JournaledStore)
+    <name>.faults.json                faults, shared with any process (FaultController)
+    <name>.requests.jsonl             request log (RequestLog)
+
+Stores are compacted when the server shuts down. Only loopback hosts are accepted: the
+simulators have demo credentials and an unauthenticated admin API (`/_sandbox/...`).
+`running(app)` serves an app from a background thread on a free port (tests, benchmarks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
+
+from reconciler.sandbox.datastore import JournaledStore
+from reconciler.sandbox.faults import FaultController
+from reconciler.sandbox.requestlog import RequestLog
+from reconciler.sandbox.siem import create_app
+
+DEMO_API_KEY = "sandbox-demo-key"
+DEMO_TOKEN = "sandbox-demo-token"
+DEMO_PARTY = ("CO", "ABC")
+SIEM_PREFIX = "/ocpi/2.2.1"
+
+
+@dataclass(frozen=True)
+class Files:
+    """Where one simulator keeps its data, faults and request log."""
+
+    store: Path
+    faults: Path
+    log: Path
+
+    @classmethod
+    def of(cls, data_dir: Path, name: str) -> Files:
+        return cls(data_dir / f"{name}.json", data_dir / f"{name}.faults.json", data_dir / f"{name}.requests.jsonl")
+
+    def open(self) -> tuple[JournaledStore, FaultController, RequestLog]:
+        self.store.parent.mkdir(parents=True, exist_ok=True)
+        return JournaledStore(self.store), FaultController(self.faults), RequestLog(self.log)
+
+
+@dataclass(frozen=True)
+class Options:
+    siem_api_keys: dict[str, tuple[str, str]]
+    ocpi_tokens: dict[str, tuple[str, str]]
+    token_ttl: int
+
+
+def _siem(data_dir: Path, options: Options) -> Starlette:
+    store, faults, log = Files.of(data_dir, "siem").open()
+    return create_app(
+        store, faults=faults, log=log, api_keys=options.siem_api_keys, tokens=options.ocpi_tokens,
+        token_ttl=options.token_ttl, prefix=SIEM_PREFIX,
+    )
+
+
+# mount name -> factory; a new simulator is one line here.
+SIMULATORS: dict[str, Callable[[Path, Options], Starlette]] = {
+    "siem": _siem,
+}
+
+
+def build_apps(
+    data_dir: Path,
+    *,
+    siem_api_keys: dict[str, tuple[str, str]] | None = None,
+    ocpi_tokens: dict[str, tuple[str, str]] | None = None,
+    token_ttl: int = 3600,
+) -> dict[str, ASGIApp]:
+    """One app per simulator, keyed by mount name; without credentials the demo ones (CO*ABC)."""
+    options = Options(
+        siem_api_keys if siem_api_keys is not None else {DEMO_API_KEY: DEMO_PARTY},
+        ocpi_tokens if ocpi_tokens is not None else {DEMO_TOKEN: DEMO_PARTY},
+        token_ttl,
+    )
+    apps: dict[str, ASGIApp] = {}
+    try:
+        for name, factory in SIMULATORS.items():
+            apps[name] = factory(data_dir, options)
+    except BaseException:
+        close_apps(apps)
+        raise
+    return apps
+
+
+def close_apps(apps: dict[str, ASGIApp]) -> None:
+    """Compact and release every simulator's store and log."""
+    for app in apps.values():
+        state = getattr(app, "state", None)
+        if state is None:
+            continue
+        with contextlib.suppress(AttributeError):
+            state.store.close()
+        with contextlib.suppress(AttributeError):
+            state.log.close()
+
+
+def root_app(apps: dict[str, ASGIApp]) -> Starlette:
+    """The simulators mounted under `/<name>`, with an index at `/` and compaction on shutdown."""
+
+    async def index(request: Request) -> JSONResponse:
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        return JSONResponse({name: f"{base}/{name}" + (SIEM_PREFIX if name == "siem" else "") for name in apps})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            close_apps(apps)
+
+    routes: list[BaseRoute] = [Route("/", index)]
+    routes += [Mount(f"/{name}", app=app) for name, app in apps.items()]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def check_loopback(host: str) -> None:
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"the sandbox only listens on loopback (127.0.0.1, ::1, localhost), not {host!r}")
+
+
+def serve(data_dir: Path, host: str = "127.0.0.1", port: int = 8765, **kw: Any) -> None:
+    """Run the simulators until interrupted. `kw`: siem_api_keys, ocpi_tokens, token_ttl, log_level."""
+    check_loopback(host)
+    log_level = kw.pop("log_level", "info")
+    apps = build_apps(Path(data_dir), **kw)
+    try:
+        config = uvicorn.Config(
+            root_app(apps), host=host, port=port, log_level=log_level, lifespan="on", timeout_graceful_shutdown=2
+        )
+        uvicorn.Server(config).run()
+    finally:
+        close_apps(apps)
+
+
+@contextlib.contextmanager
+def running(app: ASGIApp, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 10.0) -> Iterator[str]:
+    """Serve `app` with uvicorn from a daemon thread; yields the base URL (`http://host:port`)."""
+    check_loopback(host)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", lifespan="auto", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="sandbox-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the sandbox server did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host if ':' not in host else f'[{host}]'}:{bound_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

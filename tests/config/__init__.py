@@ -1,0 +1,1 @@
+"""Tests of the configuration layer (reconciler.config): loading, secrets, models, checks, schema."""

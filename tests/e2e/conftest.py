@@ -1,0 +1,123 @@
+"""End-to-end harness: the real CLI (click's runner, in process) against the embedded SIEM sandbox.
+
+Each test gets a copy of examples/colombia in a temporary directory; the sandbox keeps its data,
+faults and request log under `.reconciler/sandbox/` beside the state, exactly as for a user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner, Result
+
+from reconciler.cli.main import cli
+from reconciler.core import redact
+from reconciler.sandbox import embedded
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SECRET = "siem-key-7f3a9c2e-do-not-print"
+
+
+@dataclass
+class Estate:
+    root: Path
+    monkeypatch: pytest.MonkeyPatch
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def state_file(self) -> Path:
+        return self.config / "reconciler.state.json"
+
+    @property
+    def sandbox(self) -> Path:
+        return self.config / ".reconciler" / "sandbox"
+
+    def run(self, *args: str, input: str | None = None) -> Result:
+        embedded.close_all()
+        result = CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+        embedded.close_all()
+        return result
+
+    def plan(self, *extra: str) -> Result:
+        return self.run("plan", self.config, *extra)
+
+    def apply(self, *extra: str) -> Result:
+        return self.run("apply", self.config, "--auto-approve", *extra)
+
+    # --- the sandbox's request log -------------------------------------------------------------
+    def requests(self) -> list[dict[str, Any]]:
+        path = self.sandbox / "siem.requests.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def clear_requests(self) -> None:
+        path = self.sandbox / "siem.requests.jsonl"
+        if path.exists():
+            path.write_text("")
+
+    def writes(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests() if r["method"] in ("PUT", "PATCH", "POST", "DELETE")
+                and not r["path"].endswith("/auth/token")]
+
+    def set_faults(self, **faults: Any) -> None:
+        path = self.sandbox / "siem.faults.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(faults))
+
+    # --- the YAML ------------------------------------------------------------------------------
+    def edit(self, name: str, old: str, new: str, count: int = 1) -> None:
+        path = self.config / name
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {name}"
+        path.write_text(text.replace(old, new, count))
+
+    # --- acting as the operator's own backend on the sandbox -----------------------------------
+    def ocpi(self, method: str, path: str, body: Any = None) -> Any:
+        async def go() -> Any:
+            app = embedded.siem_app_for(self.sandbox, api_key=SECRET, token=None, country_code="CO",
+                                        party_id="EVB")
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                         base_url="http://sandbox/ocpi/2.2.1") as client:
+                tok = (await client.post("/auth/token", headers={"x-api-key": SECRET}, json={})).json()
+                headers = {"Authorization": f"Bearer {tok['access_token']}"}
+                resp = await client.request(method, path, json=body, headers=headers)
+                return resp.json()
+
+        embedded.close_all()
+        try:
+            return asyncio.run(go())
+        finally:
+            embedded.close_all()
+
+    def live_location(self, loc: str) -> dict[str, Any]:
+        return self.ocpi("GET", f"/locations/CO/EVB/{loc}")["data"]
+
+
+@pytest.fixture
+def estate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Estate:
+    shutil.copytree(EXAMPLES / "colombia", tmp_path / "config")
+    monkeypatch.setenv("SIEM_API_KEY", SECRET)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    redact.clear()
+    yield Estate(tmp_path, monkeypatch)
+    embedded.close_all()
+
+
+@pytest.fixture
+def applied(estate: Estate) -> Estate:
+    result = estate.apply()
+    assert result.exit_code == 0, result.output
+    estate.clear_requests()
+    return estate

@@ -9,6 +9,10 @@ collected; if there is any, one `DiagnosticError` carries them all (warnings inc
 
 from __future__ import annotations
 
+import concurrent.futures
+import multiprocessing
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -46,8 +50,7 @@ def load_config(path: Path) -> models.Config:
     root, files = sources.discover(Path(path))
     diags: list[Diagnostic] = []
     collected = _Collected()
-    for source in files:
-        data, smap, parse_errors = sources.parse(source)
+    for source, (data, smap, parse_errors) in zip(files, _parse_all(files), strict=True):
         diags += parse_errors
         if data is not None:
             _collect(data, smap, source.path.parent, collected, diags)
@@ -76,6 +79,26 @@ def load_config(path: Path) -> models.Config:
         stations={s.id: s for s in stations},
         meters=meters, imports=imports, review=review, warnings=warnings,
     )
+
+
+# Parsing YAML is most of the time of a large configuration: large multi-file configurations are
+# parsed on every core. Below this size the process start-up costs more than it saves.
+_PARALLEL_BYTES = 1 << 20
+
+
+def _parse_all(files: list[sources.SourceFile]) -> list[tuple[object, SourceMap, list[Diagnostic]]]:
+    workers = min(len(files), os.cpu_count() or 1)
+    if workers < 2 or sum(len(f.data) for f in files) < _PARALLEL_BYTES:
+        return [sources.parse(f) for f in files]
+    ctx = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+    # Biggest first, so the slowest file does not start last.
+    order = sorted(range(len(files)), key=lambda i: -len(files[i].data))
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        results = list(pool.map(sources.parse, [files[i] for i in order], chunksize=1))
+    out: list[tuple[object, SourceMap, list[Diagnostic]]] = [None] * len(files)  # type: ignore[list-item]
+    for i, res in zip(order, results, strict=True):
+        out[i] = res
+    return out
 
 
 def _order(d: Diagnostic) -> tuple[str, int]:

@@ -59,9 +59,12 @@ class Platform(ConfigModel):
     name: SkipJsonSchema[str] = ""
     type: str
     url: str = Field(description='"sandbox" (the embedded simulator) or an https:// URL')
-    concurrency: int = Field(default=16, ge=1, le=256)
-    timeout: float = Field(default=30, gt=0, description="seconds")
-    retries: int = Field(default=5, ge=0, le=100)
+    concurrency: int = Field(default=16, ge=1, le=256, description="requests in flight at once")
+    timeout: float = Field(default=30, gt=0, description="seconds to wait for an answer")
+    retries: int = Field(default=5, ge=0, le=100, description="retries of an idempotent request on 5xx, 429, "
+                                                              "timeouts")
+    retry_delay: float = Field(default=0.5, ge=0, le=60, description="first backoff delay in seconds; doubles "
+                                                                     "on each retry, with jitter")
     drift: Drift = "correct"
 
     @property

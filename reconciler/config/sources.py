@@ -13,6 +13,7 @@ parse. Mapping keys are always their text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -166,16 +167,22 @@ class _Loader(_BaseLoader):
 
     def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode and implicit[0]:
-            if value in _NULLS:
-                return _TAG + "null"
-            if value in _BOOLS:
-                return _TAG + "bool"
-            if _INT.fullmatch(value):
-                return _TAG + "int"
-            if _FLOAT.fullmatch(value):
-                return _TAG + "float"
-            return _TAG + ("merge" if value == "<<" else "str")
+            return _resolve_plain(value)
         return str(yaml.resolver.Resolver.resolve(self, kind, value, implicit))
+
+
+@functools.lru_cache(maxsize=65536)
+def _resolve_plain(value: str) -> str:
+    """The YAML 1.2 core-schema tag of a plain scalar (memoised: configurations repeat values a lot)."""
+    if value in _NULLS:
+        return _TAG + "null"
+    if value in _BOOLS:
+        return _TAG + "bool"
+    if _INT.fullmatch(value):
+        return _TAG + "int"
+    if _FLOAT.fullmatch(value):
+        return _TAG + "float"
+    return _TAG + ("merge" if value == "<<" else "str")
 
 
 class _TooLarge(Exception):

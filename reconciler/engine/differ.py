@@ -60,6 +60,8 @@ def diff_object(address: str, kind: str, desired: Desired | None, prior: Resourc
         d = desired.attrs.get(name, _MISSING)
         l_ = last.get(name, _MISSING)
         v = live.get(name, _MISSING)
+        if d is not _MISSING and d == v and type(d) is type(v):
+            continue  # the common case at scale: identical values need no normalising
         nd, nl, nv = (_norm(normalise, kind, name, x) for x in (d, l_, v))
         if d is not _MISSING and d is not None:
             if nd == nv:
@@ -87,5 +89,12 @@ def needs_state_sync(diff: ObjectDiff, normalise: Normaliser) -> bool:
     d, p = diff.desired, prior.attributes
     if set(d.attrs) != set(p):
         return True
-    return any(normalise(diff.kind, k, v) != normalise(diff.kind, k, p.get(k)) for k, v in d.attrs.items()) \
-        or d.prevent_destroy != prior.prevent_destroy
+    if d.prevent_destroy != prior.prevent_destroy:
+        return True
+    for k, v in d.attrs.items():
+        pv = p.get(k)
+        if v == pv and type(v) is type(pv):
+            continue
+        if normalise(diff.kind, k, v) != normalise(diff.kind, k, pv):
+            return True
+    return False

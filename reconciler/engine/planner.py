@@ -14,7 +14,14 @@ from reconciler.config import models
 from reconciler.core.addresses import Address, matches_target
 from reconciler.core.diagnostics import Diagnostic, DiagnosticError, Severity, has_errors
 from reconciler.engine import differ
-from reconciler.plans.model import Action, Drift, Plan, PlanDiagnostic, PlatformRefresh, ResourceChange, StateUpdate
+from reconciler.plans.model import (
+    Action,
+    Plan,
+    PlanDiagnostic,
+    PlatformRefresh,
+    ResourceChange,
+    StateUpdate,
+)
 from reconciler.providers import errors
 from reconciler.providers.base import Desired, LiveView, ObjectDiff, Provider
 from reconciler.state.model import ResourceState, State
@@ -32,7 +39,7 @@ class PlanRequest:
 
 
 def _pd(d: Diagnostic) -> PlanDiagnostic:
-    return PlanDiagnostic(severity=d.severity.value, summary=d.summary, detail=d.detail or None,  # type: ignore[arg-type]
+    return PlanDiagnostic(severity=d.severity.value, summary=d.summary, detail=d.detail or None,
                           address=d.address, file=d.file, line=d.line, field=d.field)
 
 

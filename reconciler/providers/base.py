@@ -48,8 +48,17 @@ class Desired:
     ignore_changes: tuple[str, ...] = ()
     prevent_destroy: bool = False
     drift_warn: bool = False
-    source: str | None = None                  # "file:line"
+    origin: Any = None                         # the config object it comes from (for `source`)
     meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def source(self) -> str | None:
+        """`file:line` of the declaration; computed only when a message needs it."""
+        try:
+            ref = self.origin.source()
+        except Exception:  # noqa: BLE001 - objects built in code have no source
+            return None
+        return f"{ref.file}:{ref.line}" if ref.line else ref.file
 
 
 @dataclass

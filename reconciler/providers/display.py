@@ -60,7 +60,7 @@ def field_changes(d: ObjectDiff) -> list[FieldChange]:
         if leaves and len(leaves) <= 12:
             out.extend(leaves)
         else:
-            out.append(FieldChange(path=f.path, before=f.before, after=f.after, op=f.op,  # type: ignore[arg-type]
+            out.append(FieldChange(path=f.path, before=f.before, after=f.after, op=f.op,
                                    drift=f.drift))
     if d.status == "create" and d.desired is not None:
         for name, value in d.desired.init.items():

@@ -51,8 +51,9 @@ def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]]) -> None
         if pc["field"] != "price" or pc.get("pct") is None:
             continue
         where = pc["component"] if pc["element"] < 0 else f"element {pc['element']} {pc['component']}"
-        o.add(f"      price {where}: {pc['before']} -> {pc['after']} {pc.get('currency') or ''} "
-              f"({fmt.pct(pc['pct'])}, {pc['connectors']} connectors)".replace("  ", " "))
+        cur = f" {pc['currency']}" if pc.get("currency") else ""
+        o.add(f"      price {where}: {pc['before']} -> {pc['after']}{cur} "
+              f"({fmt.pct(pc['pct'])}, {pc['connectors']} connectors)")
     for kid in children:
         ks = fmt.SYMBOL.get(kid["action"], " ")
         o.add(f"      {ks} {kid['address']} (sent with this request)", fg=COLORS.get(ks))

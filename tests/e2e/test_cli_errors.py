@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import Estate
+from tests.harness import Estate
 
 
 def test_malformed_yaml_names_file_and_line(estate: Estate) -> None:

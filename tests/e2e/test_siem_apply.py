@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.e2e.conftest import Estate
+from tests.harness import Estate
 
 BASE = "/ocpi/2.2.1/"
 

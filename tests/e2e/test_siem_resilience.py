@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import SECRET, Estate
+from tests.harness import SECRET, Estate
 
 BASE = "/ocpi/2.2.1/"
 
@@ -28,7 +28,6 @@ def test_token_expiry_mid_apply_reauthenticates_and_succeeds(estate: Estate) -> 
 
 
 def test_429_and_5xx_are_retried_and_succeed(estate: Estate) -> None:
-    estate.monkeypatch.setenv("RECONCILER_RETRY_DELAY", "0.01")
     estate.edit("platforms.yaml", "    party_id: EVB\n", "    party_id: EVB\n    retry_delay: 0.01\n")
     estate.set_faults(rate_limit_next=1, retry_after=0, fail_next=2, error_status=503, path_regex="/locations/")
     result = estate.apply()

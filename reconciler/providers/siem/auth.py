@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import time
+from typing import Any
 
 from reconciler.providers import errors
 from reconciler.providers.http import PlatformClient
@@ -44,8 +45,8 @@ class ApiKeyJwt:
                 f"{exc.status}); check the platform's api_key", status=exc.status, platform=client.platform,
                 method="POST", path="auth/token") from exc
         body = resp.body if isinstance(resp.body, dict) else {}
-        data = body.get("data") if isinstance(body.get("data"), dict) else body
-        token = data.get("access_token") if isinstance(data, dict) else None
+        data: dict[str, Any] = body["data"] if isinstance(body.get("data"), dict) else body
+        token = data.get("access_token")
         if not isinstance(token, str) or not token:
             raise errors.PlatformRejected("POST auth/token answered without an access_token",
                                           platform=client.platform, method="POST", path="auth/token")

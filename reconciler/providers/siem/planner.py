@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.plans.model import Action, FieldChange, HttpRequest, PriceChange, ResourceChange, StateUpdate
 from reconciler.providers.base import FieldDiff, LiveView, ObjectDiff
-from reconciler.providers.siem import wire
 from reconciler.providers.display import field_changes
+from reconciler.providers.siem import wire
 from reconciler.state.model import ResourceState
 
 if TYPE_CHECKING:
@@ -74,9 +74,12 @@ class _Builder:
     def change(self, d: ObjectDiff, action: Action, requests: list[HttpRequest] | None = None, *,
                covered_by: str | None = None, state: list[StateUpdate] | None = None,
                notes: list[str] | None = None) -> ResourceChange:
-        ident = dict(d.desired.identity) if d.desired is not None else {}
-        if not ident and d.prior is not None:
-            ident = {"last applied": "(no longer in the configuration)"}
+        if d.desired is not None:
+            ident = dict(d.desired.identity)
+        else:
+            loc = self.live.raw.get(f"{self.p}.location.{self.ids(d.address)[0]}") or {}
+            ident = wire.identity(d.kind, d.address.split(".", 2)[2],
+                                  d.live or (d.prior.attributes if d.prior else None), loc.get("name"))
         rc = ResourceChange(
             address=d.address, platform=self.p, platform_type=self.prov.platform.type, kind=d.kind,
             action=action, reason=d.reason, identity={k: v for k, v in ident.items() if v is not None},
@@ -145,17 +148,17 @@ class _Builder:
         loc_id = self.ids(loc.address)[0]
         live_loc = self.live.raw.get(loc.address)
         if loc.status == "create":
-            live_evses = []
+            new_evses = []
             body = {"country_code": self.cc, "party_id": self.pid, "id": loc_id,
                     **copy.deepcopy(loc.desired.attrs if loc.desired else {})}
             states = [self.state_put(loc)]
             for e in evses:
                 if e.desired is None:
                     continue
-                live_evses.append(self.new_evse(e, conns[e.address]))
+                new_evses.append(self.new_evse(e, conns[e.address]))
                 states.append(self.state_put(e))
                 states += self.conn_states(conns[e.address], only_changed=False)
-            body["evses"] = live_evses
+            body["evses"] = new_evses
             body["last_updated"] = self.now
             self.change(loc, Action.CREATE, [HttpRequest(method="PUT", path=self.loc_path(loc_id), body=body)],
                         state=states)

@@ -34,14 +34,6 @@ _OWNERSHIP = {
 }
 
 
-def _src(obj: Any, field: str | None = None) -> str | None:
-    try:
-        ref = obj.source(field)
-    except Exception:  # noqa: BLE001 - objects built in code have no source
-        return None
-    return f"{ref.file}:{ref.line}" if ref.line else ref.file
-
-
 def _lifecycle(obj: Any) -> tuple[tuple[str, ...], bool]:
     lc = getattr(obj, "lifecycle", None)
     if lc is None:
@@ -57,6 +49,7 @@ class SiemProvider(Provider):
     def __init__(self, platform: models.Platform, *, sandbox_dir: Path | None = None,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(platform, sandbox_dir=sandbox_dir)
+        assert isinstance(platform, models.SiemPlatform | models.OcpiPlatform)
         self.cc = str(platform.country_code)
         self.pid = str(platform.party_id)
         self._transport = transport
@@ -120,8 +113,8 @@ class SiemProvider(Provider):
             loc_warn = platform_warn or station.drift == "warn"
             out[loc_addr] = Desired(
                 loc_addr, "location", attrs, parent=None, ignore_changes=ign, prevent_destroy=keep,
-                drift_warn=loc_warn, source=_src(station),
-                identity={"name": station.name, "address": station.address, "city": station.city})
+                drift_warn=loc_warn, origin=station,
+                identity=wire.identity("location", station.id, attrs))
             for evse in station.evses:
                 e_addr = f"{p}.evse.{station.id}/{evse.uid}"
                 e_attrs = wire.jsonable(evse.model_dump(mode="python", exclude_none=True, exclude_unset=True,
@@ -131,8 +124,7 @@ class SiemProvider(Provider):
                 out[e_addr] = Desired(
                     e_addr, "evse", e_attrs, init={"status": wire.jsonable(evse.status) or wire.AVAILABLE},
                     parent=loc_addr, ignore_changes=ign, prevent_destroy=keep, drift_warn=e_warn,
-                    source=_src(evse), identity={"station": station.name, "uid": evse.uid,
-                                                 "evse_id": evse.evse_id})
+                    origin=evse, identity=wire.identity("evse", f"{station.id}/{evse.uid}", e_attrs, station.name))
                 for conn in evse.connectors:
                     c_addr = f"{p}.connector.{station.id}/{evse.uid}/{conn.id}"
                     c_attrs = wire.jsonable(conn.model_dump(mode="python", exclude_none=True, exclude_unset=True,
@@ -142,11 +134,9 @@ class SiemProvider(Provider):
                     ign, keep = _lifecycle(conn)
                     out[c_addr] = Desired(
                         c_addr, "connector", c_attrs, parent=e_addr, ignore_changes=ign, prevent_destroy=keep,
-                        drift_warn=e_warn if conn.drift is None else conn.drift == "warn", source=_src(conn),
-                        identity={"station": station.name, "evse": evse.uid,
-                                  "standard": wire.jsonable(conn.standard),
-                                  "power_type": wire.jsonable(conn.power_type),
-                                  "max_electric_power": conn.max_electric_power})
+                        drift_warn=e_warn if conn.drift is None else conn.drift == "warn", origin=conn,
+                        identity=wire.identity("connector", f"{station.id}/{evse.uid}/{conn.id}", c_attrs,
+                                               station.name))
         for tid, tariff in self._tariffs(config).items():
             t_addr = f"{p}.tariff.{tid}"
             attrs = wire.jsonable(tariff.model_dump(mode="python", exclude_none=True, exclude_unset=True,
@@ -154,8 +144,8 @@ class SiemProvider(Provider):
             ign, keep = _lifecycle(tariff)
             out[t_addr] = Desired(
                 t_addr, "tariff", attrs, ignore_changes=ign, prevent_destroy=keep,
-                drift_warn=platform_warn or tariff.drift == "warn", source=_src(tariff),
-                identity={"currency": tariff.currency, "type": wire.jsonable(tariff.type)})
+                drift_warn=platform_warn or tariff.drift == "warn", origin=tariff,
+                identity=wire.identity("tariff", tid, attrs))
         return out
 
     # --- network -------------------------------------------------------------------------------

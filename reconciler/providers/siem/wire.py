@@ -175,3 +175,30 @@ def find(items: Any, key: str, wanted: str) -> dict[str, Any] | None:
 
 def without(obj: dict[str, Any], names: frozenset[str] | set[str]) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in names}
+
+
+def _kw(watts: Any) -> str | None:
+    try:
+        text = f"{Decimal(str(watts)) / 1000:f}"
+        return (text.rstrip("0").rstrip(".") if "." in text else text) + " kW"
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def identity(kind: str, local_id: str, attrs: dict[str, Any] | None, station: str | None = None) -> dict[str, Any]:
+    """The fields a reviewer recognises an object by, from its declared or live attributes."""
+    a = attrs or {}
+    if kind == "location":
+        out = {"name": a.get("name"), "address": a.get("address"), "city": a.get("city")}
+    elif kind == "evse":
+        out = {"station": station, "evse_id": a.get("evse_id"), "physical_reference": a.get("physical_reference")}
+    elif kind == "connector":
+        plug = " ".join(str(x) for x in (a.get("standard"), a.get("power_type")) if x)
+        out = {"station": station, "evse": local_id.split("/")[1] if "/" in local_id else None,
+               "connector": plug or None,
+               "power": _kw(a["max_electric_power"]) if a.get("max_electric_power") is not None else None}
+    elif kind == "tariff":
+        out = {"currency": a.get("currency"), "type": a.get("type")}
+    else:
+        out = {}
+    return {k: v for k, v in out.items() if v not in (None, "")}

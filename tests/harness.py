@@ -1,4 +1,4 @@
-"""End-to-end harness: the real CLI (click's runner, in process) against the embedded SIEM sandbox.
+"""End-to-end harness (fixtures `estate` and `applied`, registered in tests/conftest.py): the real CLI (click's runner, in process) against the embedded SIEM sandbox.
 
 Each test gets a copy of examples/colombia in a temporary directory; the sandbox keeps its data,
 faults and request log under `.reconciler/sandbox/` beside the state, exactly as for a user.
@@ -21,7 +21,7 @@ from reconciler.cli.main import cli
 from reconciler.core import redact
 from reconciler.sandbox import embedded
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SECRET = "siem-key-7f3a9c2e-do-not-print"
 
 

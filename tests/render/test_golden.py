@@ -1,0 +1,79 @@
+"""Rendered plans against golden files: the text plan and the PR comment a reviewer reads.
+
+Regenerate after an intended change with: UPDATE_GOLDEN=1 python -m pytest tests/render
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from reconciler.render import jsonout, markdown
+from tests.harness import Estate
+
+GOLDEN = Path(__file__).parent / "golden"
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "plan.schema.json").read_text())
+
+
+def check(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
+    assert text == path.read_text()
+
+
+def _review_change(e: Estate) -> None:
+    e.edit("tariffs.yaml", "{type: ENERGY, price: 1450, vat: 19, step_size: 1}",
+           "{type: ENERGY, price: 1650, vat: 19, step_size: 1}")
+    e.edit("bogota.yaml", "max_electric_power: 150000", "max_electric_power: 120000")
+    text = (e.config / "bogota.yaml").read_text()
+    start, end = text.index("      - uid: BOG-001-2"), text.index("  - id: BOG-002")
+    (e.config / "bogota.yaml").write_text(text[:start] + "\n" + text[end:])
+
+
+def test_initial_plan_text(estate: Estate) -> None:
+    result = estate.plan("--no-color")
+    assert result.exit_code == 0
+    check("initial_plan.txt", result.output.replace(str(estate.config), "<config>"))
+
+
+def test_review_plan_text_and_markdown(applied: Estate, tmp_path: Path) -> None:
+    _review_change(applied)
+    md = tmp_path / "comment.md"
+    result = applied.plan("--no-color", "--markdown", md)
+    assert result.exit_code == 0
+    check("review_plan.txt", result.output)
+    check("review_comment.md", md.read_text())
+
+
+def test_plan_json_matches_its_schema_and_lists_exact_requests(applied: Estate) -> None:
+    _review_change(applied)
+    result = applied.plan("--json")
+    doc = json.loads(result.output)
+    jsonschema.validate(doc, SCHEMA)
+    reqs = [(r["method"], r["path"]) for c in doc["changes"] for r in c["requests"]]
+    assert ("PUT", "tariffs/CO/EVB/dc-rapida") in reqs
+    assert ("PATCH", "locations/CO/EVB/BOG-001/BOG-001-1/1") in reqs
+    assert ("PATCH", "locations/CO/EVB/BOG-001/BOG-001-2") in reqs
+    assert doc["summary"] == {"create": 0, "update": 2, "delete": 2, "replace": 0, "forget": 0, "requests": 3}
+    assert doc["has_changes"] is True
+
+
+def test_plan_schema_file_is_current() -> None:
+    assert (Path(__file__).resolve().parents[2] / "schemas" / "plan.schema.json").read_text() == jsonout.schema_text()
+
+
+@pytest.mark.parametrize("limit", [3000, 5000])
+def test_markdown_is_cut_cleanly_under_the_limit(estate: Estate, limit: int) -> None:
+    result = estate.plan("--json")
+    doc = json.loads(result.output)
+    text = markdown.render(doc, limit=limit)
+    assert len(text) <= limit
+    assert "This comment is cut here" in text
+    assert text.count("<details>") == text.count("</details>")
+    assert text.startswith(markdown.MARKER)

@@ -76,7 +76,7 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
         except errors.PlatformError as exc:
             result.failed.append(PlanDiagnostic(
                 severity="error", address=change.address,
-                summary=f"{change.address}: {exc}",
+                summary=str(exc),
                 detail="Nothing of this change was recorded; the next plan shows it again."))
             done[change.address].set_result(False)
             if progress:

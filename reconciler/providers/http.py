@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import certifi
 import httpx
 
 from reconciler import __version__
@@ -107,24 +108,29 @@ class PlatformClient:
         self.retry_delay = retry_delay
         self.max_delay = max_delay
         self.counters = Counters()
-        self._sem = asyncio.Semaphore(concurrency)
         self._auth_lock = asyncio.Lock()
-        verify: ssl.SSLContext | bool = True
-        if ca_bundle is not None or client_cert is not None:
-            ctx = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else None)
-            if client_cert is not None:
-                ctx.load_cert_chain(str(client_cert), str(client_key) if client_key else None)
-            verify = ctx
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self._http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(timeout), verify=verify,
-                                       limits=limits, follow_redirects=False)
+        # One TLS context for every connection (loading the CA bundle is costly); verification is always on.
+        verify = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else certifi.where())
+        if client_cert is not None:
+            verify.load_cert_chain(str(client_cert), str(client_key) if client_key else None)
+        # One single-connection client per slot instead of one pool of `concurrency` connections:
+        # httpcore's pool rescans every queued request against every connection on each event,
+        # which costs more CPU than the request itself at thousands of requests. A slot queue also
+        # bounds the requests in flight.
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        self._slots: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        self._clients = [httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(timeout), verify=verify,
+                                           limits=limits, follow_redirects=False) for _ in range(concurrency)]
+        for c in self._clients:
+            self._slots.put_nowait(c)
 
     @property
     def auth_lock(self) -> asyncio.Lock:
         return self._auth_lock
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for c in self._clients:
+            await c.aclose()
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + "/" + path.lstrip("/")
@@ -195,15 +201,18 @@ class PlatformClient:
         url = self.url(path)
         content = None if json_body is None else json.dumps(json_body, separators=(",", ":"))
         ctx = dict(platform=self.platform, method=method, path=path, request_id=request_id)
-        async with self._sem:
+        http = await self._slots.get()
+        try:
             self.counters.count(method)
             started = time.monotonic()
             try:
-                resp = await self._http.request(method, url, content=content, headers=headers)
+                resp = await http.request(method, url, content=content, headers=headers)
             except httpx.TimeoutException as exc:
                 raise errors.RequestTimeout("no answer in time", **ctx) from exc
             except httpx.TransportError as exc:
                 raise errors.TransportError(f"connection failed: {type(exc).__name__}: {exc}", **ctx) from exc
+        finally:
+            self._slots.put_nowait(http)
         corr = resp.headers.get("x-correlation-id")
         log.info("%s %s -> %d in %.0f ms (X-Request-ID %s, X-Correlation-ID %s)", method, path,
                  resp.status_code, (time.monotonic() - started) * 1000, request_id, corr or RUN_CORRELATION_ID)

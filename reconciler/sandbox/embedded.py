@@ -71,18 +71,23 @@ def siem_app_for(
     country_code: str,
     party_id: str,
     token_ttl: int = 3600,
+    flavour: str = "siem",
 ) -> ASGIApp:
-    """The SIEM simulator on `data_dir` (base path `/ocpi/2.2.1`), accepting the given credential."""
+    """The SIEM simulator on `data_dir` (base path `/ocpi/2.2.1`), accepting the given credential.
+
+    `flavour="ocpi"` is a generic OCPI 2.2.1 receiver (the corrected OCPI length limits), kept in
+    its own files (`ocpi.json`, `ocpi.requests.jsonl`, ...).
+    """
     party = (country_code, party_id)
     with _lock:
-        site = _site(data_dir, "siem")
+        site = _site(data_dir, flavour)
         site.api_keys[api_key if api_key is not None else DEMO_API_KEY] = party
         site.tokens[token if token is not None else DEMO_TOKEN] = party
         app = site.apps.get(token_ttl)
         if app is None:
             app = site.apps[token_ttl] = create_app(
                 site.store, faults=site.faults, log=site.log, api_keys=site.api_keys, tokens=site.tokens,
-                token_ttl=token_ttl, prefix=SIEM_PREFIX, hang_raises=True,
+                token_ttl=token_ttl, prefix=SIEM_PREFIX, hang_raises=True, flavour=flavour,
             )
         return app
 

@@ -169,7 +169,8 @@ class SiemProvider(Provider):
                 credential = embedded.DEMO_API_KEY if plat.type == "siem" else embedded.DEMO_TOKEN
             app = embedded.siem_app_for(
                 Path(self.sandbox_dir), api_key=credential if plat.type == "siem" else None,
-                token=credential if plat.type == "ocpi" else None, country_code=self.cc, party_id=self.pid)
+                token=credential if plat.type == "ocpi" else None, country_code=self.cc, party_id=self.pid,
+                flavour=plat.type)
             transport = httpx.ASGITransport(app=app)
             base = SANDBOX_BASE
         if credential is None:

@@ -85,15 +85,15 @@ def generate(root: Path, n_loc: int, n_tariffs: int, url: str, concurrency: int)
 
 def run_cli(args: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], dict[str, float]]:
     """Run one CLI process; wall time, CPU time and peak memory of that process alone (wait4)."""
-    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
-    t0 = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "reconciler", *args], stdout=out, stderr=err, env=env)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - t0
-    child.returncode = os.waitstatus_to_exitcode(status)
-    out.seek(0)
-    err.seek(0)
-    proc = subprocess.CompletedProcess(child.args, child.returncode, out.read(), err.read())
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "reconciler", *args], stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - t0
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        proc = subprocess.CompletedProcess(child.args, child.returncode, out.read(), err.read())
     return proc, {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024}
 
 

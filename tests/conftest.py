@@ -1,3 +1,14 @@
 """Fixtures shared by every test folder: the end-to-end estate on the embedded sandbox."""
 
+from __future__ import annotations
+
+import pytest
+
 from tests.harness import applied, estate  # noqa: F401 - pytest fixtures
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never touch the user's ~/.cache."""
+    if "RECONCILER_CACHE_DIR" not in __import__("os").environ:
+        monkeypatch.setenv("RECONCILER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "parse-cache"))

@@ -6,6 +6,7 @@ Kept apart from the command definitions so each command stays parse -> engine ->
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -57,7 +58,10 @@ def sandbox_dir(state_file: Path) -> Path:
 
 
 def load_config(path: Path) -> models.Config:
-    return loader.load_config(path)
+    config = loader.load_config(path)
+    # The configuration lives until the command ends: keep the collector from rescanning it.
+    gc.freeze()
+    return config
 
 
 def providers_for(config: models.Config, state_file: Path) -> dict[str, Provider]:

@@ -8,6 +8,7 @@ engine, checks and providers call `obj.source(field)` to point an error at file,
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
@@ -66,7 +67,12 @@ def attach_sources(model: BaseModel, smap: SourceMap, path: PathT) -> None:
         _attach_value(getattr(model, name), smap, (*path, name))
 
 
+_SCALARS = (str, int, float, bool, type(None), Decimal)
+
+
 def _attach_value(value: object, smap: SourceMap, path: PathT) -> None:
+    if isinstance(value, _SCALARS):
+        return  # most values: nothing below them to attach
     if isinstance(value, BaseModel):
         attach_sources(value, smap, path)
     elif isinstance(value, list):

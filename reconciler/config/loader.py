@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from pydantic import ValidationError
 
-from reconciler.config import checks, models, secrets, sources, validation
+from reconciler.config import checks, models, parsecache, secrets, sources, validation
 from reconciler.config.base import ConfigModel, attach_sources
 from reconciler.config.sources import PathT, SourceMap, format_path
 from reconciler.core.diagnostics import Diagnostic, DiagnosticError, Severity
@@ -87,6 +87,22 @@ _PARALLEL_BYTES = 1 << 20
 
 
 def _parse_all(files: list[sources.SourceFile]) -> list[tuple[object, SourceMap, list[Diagnostic]]]:
+    cached = [parsecache.get(f) for f in files]
+    todo = [f for f, c in zip(files, cached, strict=True) if c is None]
+    parsed = iter(_parse_many(todo))
+    out: list[tuple[object, SourceMap, list[Diagnostic]]] = []
+    for f, c in zip(files, cached, strict=True):
+        if c is not None:
+            out.append((c[0], c[1], []))
+            continue
+        data, smap, diags = next(parsed)
+        if not diags:
+            parsecache.put(f, data, smap)
+        out.append((data, smap, diags))
+    return out
+
+
+def _parse_many(files: list[sources.SourceFile]) -> list[tuple[object, SourceMap, list[Diagnostic]]]:
     workers = min(len(files), os.cpu_count() or 1)
     if workers < 2 or sum(len(f.data) for f in files) < _PARALLEL_BYTES:
         return [sources.parse(f) for f in files]

@@ -1,0 +1,71 @@
+"""The parsed-YAML cache: same result as a fresh parse, keyed by content, never required."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.config import loader, parsecache
+
+
+def _big_config(root: Path, n: int = 400) -> None:
+    root.mkdir()
+    (root / "platforms.yaml").write_text(
+        "platforms:\n  siem: {type: siem, url: sandbox, country_code: CO, party_id: ABC}\n")
+    lines = ["stations:"]
+    for i in range(n):
+        lines.append(f"""  - id: S{i}
+    platforms: [siem]
+    address: Calle {i}
+    city: Bogota
+    country: COL
+    coordinates: {{latitude: "4.600000", longitude: "-74.080000"}}
+    time_zone: America/Bogota
+    publish: true
+    evses:
+      - uid: S{i}-1
+        connectors:
+          - {{id: "1", standard: IEC_62196_T2, format: SOCKET, power_type: AC_3_PHASE, max_voltage: 400, max_amperage: 32}}""")
+    (root / "stations.yaml").write_text("\n".join(lines) + "\n")
+
+
+def test_cached_parse_gives_the_same_config_and_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_CACHE_DIR", str(tmp_path / "cache"))
+    _big_config(tmp_path / "cfg")
+    first = loader.load_config(tmp_path / "cfg")
+    assert len(list((tmp_path / "cache").glob("*.bin"))) == 1  # only the large file
+    second = loader.load_config(tmp_path / "cfg")
+    assert second.stations == first.stations
+    s = second.stations["S123"]
+    assert s.source("address") == first.stations["S123"].source("address")
+    assert s.source("address").line is not None
+
+
+def test_changed_content_is_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_CACHE_DIR", str(tmp_path / "cache"))
+    _big_config(tmp_path / "cfg")
+    loader.load_config(tmp_path / "cfg")
+    path = tmp_path / "cfg" / "stations.yaml"
+    path.write_text(path.read_text().replace("address: Calle 7\n", "address: Carrera 7\n"))
+    cfg = loader.load_config(tmp_path / "cfg")
+    assert cfg.stations["S7"].address == "Carrera 7"
+    assert len(list((tmp_path / "cache").glob("*.bin"))) == 2
+
+
+def test_a_corrupt_cache_entry_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_CACHE_DIR", str(tmp_path / "cache"))
+    _big_config(tmp_path / "cfg")
+    loader.load_config(tmp_path / "cfg")
+    for f in (tmp_path / "cache").glob("*.bin"):
+        f.write_bytes(b"\x00garbage")
+    assert len(loader.load_config(tmp_path / "cfg").stations) == 400
+
+
+def test_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("RECONCILER_NO_CACHE", "1")
+    assert parsecache.cache_dir() is None
+    _big_config(tmp_path / "cfg")
+    loader.load_config(tmp_path / "cfg")
+    assert not (tmp_path / "cache").exists()

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from reconciler.config import models
 
@@ -20,7 +21,7 @@ DEFAULT_PATH = Path(__file__).resolve().parents[2] / "schemas" / SCHEMA_ID
 
 def build() -> dict[str, object]:
     """The schema as a dict (validation mode: what a user may write)."""
-    schema = models.Document.model_json_schema(mode="validation")
+    schema = _portable(models.Document.model_json_schema(mode="validation"))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = SCHEMA_ID
     schema["title"] = "reconciler configuration"
@@ -29,6 +30,20 @@ def build() -> dict[str, object]:
         "directory follows this schema; lists are concatenated and platforms merged by name."
     )
     return schema
+
+
+_DECIMAL_STRING_PATTERN = "^(?!^[-+.]*$)"
+
+
+def _portable(node: Any) -> Any:
+    """Drop what differs between pydantic releases (the regex some give decimals written as
+    strings), so the checked-in schema does not go stale with a dependency update."""
+    if isinstance(node, dict):
+        return {k: _portable(v) for k, v in node.items()
+                if not (k == "pattern" and isinstance(v, str) and v.startswith(_DECIMAL_STRING_PATTERN))}
+    if isinstance(node, list):
+        return [_portable(v) for v in node]
+    return node
 
 
 def render() -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from reconciler.sandbox.faults import FaultController
 from reconciler.sandbox.requestlog import RequestLog
 from reconciler.sandbox.siem import create_app
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "ocpi-2.2.1-examples"
+EXAMPLES = Path(os.environ.get("RECONCILER_SHARED") or Path(__file__).resolve().parents[3] / "shared") / "ocpi-2.2.1-examples"
 PREFIX = "/ocpi/2.2.1"
 KEY = "test-api-key-CO-ABC"
 OTHER_KEY = "test-api-key-CO-XYZ"
@@ -26,7 +27,10 @@ STAMP = "2026-01-15T10:00:00Z"
 
 
 def example(name: str) -> Any:
-    return json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
+    path = EXAMPLES / name
+    if not path.is_file():
+        pytest.skip(f"the OCPI examples are not beside this checkout ({EXAMPLES})")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 class FakeClock:

@@ -20,7 +20,7 @@ from reconciler.plans.model import StateUpdate
 from reconciler.providers import registry
 from reconciler.providers.base import Provider
 from reconciler.state import journal as journal_mod
-from reconciler.state.model import ResourceState, State, utcnow
+from reconciler.state.model import ResourceState, State, Watermark, utcnow
 from reconciler.state.store import StateStore
 
 T = TypeVar("T")
@@ -138,7 +138,11 @@ class Recorder:
     def __call__(self, updates: list[StateUpdate]) -> None:
         entries = []
         for u in updates:
-            if u.op == "remove":
+            if u.op == "watermark":
+                wm = Watermark.model_validate({**(u.watermark or {}), "updated_at": utcnow()})
+                self.state.set_watermark(u.address, wm)
+                entries.append(journal_mod.watermark_entry(u.address, wm))
+            elif u.op == "remove":
                 self.state.remove(u.address)
                 entries.append(journal_mod.remove_entry(u.address))
             else:

@@ -63,7 +63,7 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
             return
         prov = providers[change.platform]
         try:
-            updates = await prov.apply_change(change, planned_at, _now)
+            updates = await prov.apply_change(change, planned_at, _now, record)
         except errors.OutcomeUnknown as exc:
             result.pending.append(change.address)
             result.failed.append(PlanDiagnostic(severity="error", address=change.address, summary=str(exc)))

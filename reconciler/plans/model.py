@@ -75,15 +75,29 @@ class HttpRequest(_Model):
 
 
 class StateUpdate(_Model):
-    """What the state records once every request of the change has succeeded."""
+    """What the state records once every request of the change has succeeded.
 
-    op: Literal["put", "remove"]
+    `op: watermark` advances a meter's measurement watermark (`watermark` holds its fields).
+    """
+
+    op: Literal["put", "remove", "watermark"]
     address: str
     platform_id: str | None = None
     status: Literal["applied", "pending", "removed"] = "applied"
     attributes: dict[str, Any] = {}
     prevent_destroy: bool = False
     meta: dict[str, Any] = {}
+    watermark: dict[str, Any] | None = None
+
+
+class ManualAction(_Model):
+    """Something only a person can do (on a platform's web site, or by asking its administrator);
+    shown in its own plan section, never sent as a request."""
+
+    address: str
+    platform: str
+    summary: str
+    detail: str | None = None
 
 
 class ResourceChange(_Model):
@@ -159,6 +173,7 @@ class Plan(_Model):
     changes: list[ResourceChange] = []
     drift: list[Drift] = []
     diagnostics: list[PlanDiagnostic] = []
+    manual_actions: list[ManualAction] = []
     state_sync: list[StateUpdate] = Field(
         default=[], description="state bookkeeping applied with the plan; sends nothing (imports, objects "
                                 "already as declared, objects gone from the platform)")

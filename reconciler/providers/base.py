@@ -138,9 +138,13 @@ class Provider(abc.ABC):
     async def send(self, request: HttpRequest) -> Any:
         """Send one planned request; returns the parsed response body."""
 
-    async def apply_change(self, change: ResourceChange, planned_at: str,
-                           now: Callable[[], str]) -> list[StateUpdate]:
-        """Send every request of `change` in order; return the state updates to record."""
+    async def apply_change(self, change: ResourceChange, planned_at: str, now: Callable[[], str],
+                           record: Callable[[list[StateUpdate]], None]) -> list[StateUpdate]:
+        """Send every request of `change` in order; return the state updates to record.
+
+        `record` journals updates at once, for a change that must record progress between its own
+        requests (e.g. a measurement watermark after each accepted batch).
+        """
         for req in change.requests:
             await self.send(stamp(req, planned_at, now()))
         return list(change.state_updates)

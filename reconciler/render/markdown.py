@@ -42,6 +42,8 @@ def _warnings(doc: dict[str, Any], threshold: float) -> list[str]:
                            f"{pc['before']} → {pc['after']} ({fmt.pct(pc['pct'])}) on {pc['connectors']} connectors")
         if any(fc.get("drift") for fc in ch.get("changes") or []):
             out.append(f"- :mag: `{ch['address']}` was changed outside reconciler; this plan corrects it")
+    for m in doc.get("manual_actions") or []:
+        out.append(f"- :raising_hand: manual action for `{m['address']}`: {_esc(m['summary'])}")
     for d in doc.get("drift") or []:
         out.append(f"- :mag: drift on `{d['address']}` `{d['path']}` (reported only, `drift: warn`)")
     for p in doc.get("platforms") or []:

@@ -81,6 +81,13 @@ def render(doc: dict[str, Any], color: bool = False) -> str:
         for d in doc["drift"]:
             o.add(f"  ! {d['address']} {d['path']}: last applied {fmt.value(d['last_applied'])}, "
                   f"live {fmt.value(d['live'])}", fg="yellow")
+    if doc.get("manual_actions"):
+        o.add()
+        o.add("Manual actions (only a person can do these; nothing is sent):", bold=True)
+        for m in doc["manual_actions"]:
+            o.add(f"  ! {m['address']}: {m['summary']}", fg="yellow")
+            for line in (m.get("detail") or "").splitlines():
+                o.add(f"      {line}")
     changes = doc.get("changes") or []
     s = doc.get("summary") or {}
     if not changes:

@@ -118,7 +118,8 @@ def _plan_errors(plan: Plan) -> list[Diagnostic]:
 def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: bool, markdown_file: Path | None,
          targets: tuple[str, ...], detailed_exitcode: bool, refresh: bool, color: bool | None) -> None:
     """Refresh, diff and print what apply would do."""
-    with runtime.Session.open(config, state_file) as session, session.store.lock("plan") as handle:
+    with runtime.Session.open(config, state_file, prefetch=refresh) as session, \
+            session.store.lock("plan") as handle:
         console.diagnostics(handle.warnings)
         if out_file is not None and not session.store.exists():
             # A plan made on an empty state fixes the lineage, so a saved plan can never be applied twice.
@@ -171,7 +172,8 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
     if saved is not None and state_file is None:
         state_file = Path(saved.state_path)
     paint = console.use_color(sys.stdout, color)
-    with runtime.Session.open(config_path, state_file) as session, session.store.lock("apply") as handle:
+    with runtime.Session.open(config_path, state_file, prefetch=refresh and saved is None) as session, \
+            session.store.lock("apply") as handle:
         console.diagnostics(handle.warnings)
         if saved is not None:
             if targets:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from reconciler.config import loader, models
+from reconciler.core.diagnostics import DiagnosticError
 from reconciler.core.redact import RedactingFilter
 from reconciler.plans.model import StateUpdate
 from reconciler.providers import registry
@@ -85,10 +86,25 @@ class Session:
     runner: asyncio.Runner
 
     @classmethod
-    def open(cls, config_path: Path, explicit_state: Path | None) -> Session:
-        config = load_config(config_path)
+    def open(cls, config_path: Path, explicit_state: Path | None, *, prefetch: bool = False) -> Session:
+        """Load the configuration and build the providers.
+
+        With `prefetch`, the platforms are read (what the state says exists) while a large
+        configuration is still loading, on the same event loop the plan then uses.
+        """
         spath = state_path(config_path, explicit_state)
-        return cls(config, StateStore(spath), providers_for(config, spath), asyncio.Runner())
+        store = StateStore(spath)
+        runner = asyncio.Runner()
+        try:
+            if prefetch:
+                config, providers = runner.run(_load_prefetching(config_path, store, spath))
+            else:
+                config = load_config(config_path)
+                providers = providers_for(config, spath)
+        except BaseException:
+            runner.close()
+            raise
+        return cls(config, store, providers, runner)
 
     def run(self, fn: Callable[[], Awaitable[T]]) -> T:
         async def wrapped() -> T:
@@ -112,6 +128,49 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+async def _load_prefetching(config_path: Path, store: StateStore,
+                            spath: Path) -> tuple[models.Config, dict[str, Provider]]:
+    early = loader.load_platforms(config_path) if store.exists() else None
+    providers: dict[str, Provider] = {}
+    tasks: list[asyncio.Task[None]] = []
+    if early:
+        state = store.load()
+        box = sandbox_dir(spath)
+        for name, platform in early.items():
+            try:
+                prov = registry.build(platform, sandbox_dir=box)
+            except DiagnosticError:
+                continue
+            providers[name] = prov
+            prior = {a: r for a, r in state.resources.items() if a.startswith(name + ".")}
+            tasks.append(asyncio.create_task(prov.prefetch(prior)))
+    loop = asyncio.get_running_loop()
+    try:
+        config = await loop.run_in_executor(None, load_config, config_path)
+    except BaseException:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for prov in providers.values():
+            await prov.aclose()
+        raise
+    # A prefetch that failed is simply not used: the plan's own read reports the problem.
+    await asyncio.gather(*tasks, return_exceptions=True)
+    final: dict[str, Provider] = {}
+    box = sandbox_dir(spath)
+    for name, platform in config.platforms.items():
+        early_prov = providers.pop(name, None)
+        if early_prov is not None and early_prov.platform == platform:
+            final[name] = early_prov
+        else:
+            if early_prov is not None:
+                await early_prov.aclose()
+            final[name] = registry.build(platform, sandbox_dir=box)
+    for prov in providers.values():
+        await prov.aclose()
+    return config, final
 
 
 def close_sandboxes() -> None:

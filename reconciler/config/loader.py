@@ -12,7 +12,9 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import re
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -81,6 +83,36 @@ def load_config(path: Path) -> models.Config:
     )
 
 
+_PLATFORMS_KEY = re.compile(rb"^platforms[ \t]*:", re.MULTILINE)
+
+
+def load_platforms(path: Path | str) -> dict[str, models.Platform] | None:
+    """Only the `platforms:` of a configuration, read from the few files that declare them.
+
+    Lets a plan start reading the platforms while the rest of a large configuration loads. Returns
+    None when that cannot be done cheaply and surely (no file declares `platforms:` at the top
+    level, or anything in them is wrong): `load_config` then reports everything as usual.
+    """
+    try:
+        _, files = sources.discover(Path(path))
+    except DiagnosticError:
+        return None
+    chosen = [f for f in files if _PLATFORMS_KEY.search(f.data)]
+    if not chosen:
+        return None
+    collected = _Collected()
+    diags: list[Diagnostic] = []
+    for f in chosen:
+        data, smap, errors = sources.parse(f)
+        if errors or not isinstance(data, dict) or not isinstance(data.get("platforms"), dict):
+            return None
+        _collect({"platforms": data["platforms"]}, smap, f.path.parent, collected, diags)
+    platforms = {name: _platform(name, item, diags) for name, item in collected.platforms.items()}
+    if any(d.severity is Severity.ERROR for d in diags) or any(p is None for p in platforms.values()):
+        return None
+    return {name: p for name, p in platforms.items() if p is not None}
+
+
 # Parsing YAML is most of the time of a large configuration: large multi-file configurations are
 # parsed on every core. Below this size the process start-up costs more than it saves.
 _PARALLEL_BYTES = 1 << 20
@@ -106,7 +138,10 @@ def _parse_many(files: list[sources.SourceFile]) -> list[tuple[object, SourceMap
     workers = min(len(files), os.cpu_count() or 1)
     if workers < 2 or sum(len(f.data) for f in files) < _PARALLEL_BYTES:
         return [sources.parse(f) for f in files]
-    ctx = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+    # fork is cheapest, but only safe from the main thread (a plan may load the config in a worker
+    # thread while its event loop reads the platforms).
+    in_main = threading.current_thread() is threading.main_thread()
+    ctx = multiprocessing.get_context("fork" if in_main else "forkserver") if sys.platform == "linux" else None
     # Biggest first, so the slowest file does not start last.
     order = sorted(range(len(files)), key=lambda i: -len(files[i].data))
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:

@@ -130,6 +130,11 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     async def read(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView: ...
 
+    async def prefetch(self, prior: dict[str, ResourceState]) -> None:
+        """Start reading what the state says exists, before the configuration is loaded; `read`
+        then reuses what was fetched. Optional: the default does nothing. Must never write."""
+        return None
+
     @abc.abstractmethod
     def plan_changes(self, diffs: list[ObjectDiff], live: LiveView, now: str) -> list[ResourceChange]:
         """Turn object diffs into resource changes carrying the exact requests, in a valid order."""

@@ -54,6 +54,8 @@ class SiemProvider(Provider):
         self.pid = str(platform.party_id)
         self._transport = transport
         self._client: PlatformClient | None = None
+        self._prefetched: dict[str, Any] = {}
+        self._prefetch_reads = 0
         self.limits = wire.SIEM_LIMITS if platform.type == "siem" else wire.OCPI_LIMITS
 
     # --- offline -------------------------------------------------------------------------------
@@ -214,11 +216,18 @@ class SiemProvider(Provider):
                                           request_id=resp.request_id)
         return wire.pick(data, key, wanted)
 
+    async def prefetch(self, prior: dict[str, ResourceState]) -> None:
+        view = await self.read({}, {a: r for a, r in prior.items() if r.status == "applied"})
+        self._prefetched = view.raw
+        self._prefetch_reads = view.reads
+
     async def read(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
         view = LiveView()
         addrs = list(dict.fromkeys([*desired, *prior]))
-        locations = [a for a in addrs if a.split(".", 2)[1] == "location"]
-        tariffs = [a for a in addrs if a.split(".", 2)[1] == "tariff"]
+        done = self._prefetched
+        view.raw.update({a: done[a] for a in addrs if a in done})
+        locations = [a for a in addrs if a.split(".", 2)[1] == "location" and a not in done]
+        tariffs = [a for a in addrs if a.split(".", 2)[1] == "tariff" and a not in done]
 
         async def read_location(addr: str) -> None:
             loc_id = addr.split(".", 2)[2]
@@ -229,7 +238,8 @@ class SiemProvider(Provider):
             view.raw[addr] = await self._get(wire.tariff_path(self.cc, self.pid, tid), "id", tid)
 
         await asyncio.gather(*(read_location(a) for a in locations), *(read_tariff(a) for a in tariffs))
-        view.reads = len(locations) + len(tariffs)
+        view.reads = len(locations) + len(tariffs) + self._prefetch_reads
+        self._prefetched, self._prefetch_reads = {}, 0
         for addr in addrs:
             view.objects[addr] = self.live_attrs(addr, view.raw)
         return view

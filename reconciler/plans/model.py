@@ -109,6 +109,9 @@ class ResourceChange(_Model):
     reason: str | None = None          # why (e.g. "deleted outside reconciler", "dimensions changed")
     identity: dict[str, Any] = {}      # identifying fields shown to reviewers (name, city, standard...)
     changes: list[FieldChange] = []
+    after: dict[str, Any] | None = Field(
+        default=None, description="for a creation: every declared field, as it will be sent")
+    init_only: list[str] = Field(default=[], description="fields of `after` sent at creation only")
     price_changes: list[PriceChange] = []
     requests: list[HttpRequest] = []
     covered_by: str | None = None      # the address whose request carries this change

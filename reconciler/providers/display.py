@@ -52,8 +52,10 @@ def _structured(value: Any) -> bool:
 
 
 def field_changes(d: ObjectDiff) -> list[FieldChange]:
-    """The diff's fields as reviewers read them; creations list the declared fields as `set`."""
+    """The diff's fields as reviewers read them. A creation has none: its `after` says it all."""
     out: list[FieldChange] = []
+    if d.status == "create":
+        return out
     for f in d.fields:
         nested = f.op == "update" and _structured(f.before) and _structured(f.after)
         leaves = _leaf_changes(f.path, f.before, f.after, f.drift) if nested else []
@@ -62,7 +64,4 @@ def field_changes(d: ObjectDiff) -> list[FieldChange]:
         else:
             out.append(FieldChange(path=f.path, before=f.before, after=f.after, op=f.op,
                                    drift=f.drift))
-    if d.status == "create" and d.desired is not None:
-        for name, value in d.desired.init.items():
-            out.append(FieldChange(path=name, before=None, after=value, op="set", init_only=True))
     return out

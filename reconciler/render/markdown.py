@@ -78,6 +78,11 @@ def _details(ch: dict[str, Any], children: list[dict[str, Any]]) -> str:
              + (f" — {_esc(ident)}" if ident else "") + "</summary>", ""]
     if ch.get("reason"):
         lines += [f"Reason: {_esc(ch['reason'])}", ""]
+    if ch.get("after"):
+        lines += ["| Field | Value |", "|---|---|"]
+        for name, val in ch["after"].items():
+            lines.append(f"| `{_esc(name)}` | {_esc(_code(val))} |")
+        lines.append("")
     if ch.get("changes"):
         lines += ["| Field | Before | After |", "|---|---|---|"]
         for fc in ch["changes"]:

@@ -33,12 +33,12 @@ def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]]) -> None
     ident = fmt.identity(ch)
     o.add(f"  {sym} {ch['kind']} \"{ch['address'].split('.', 2)[2]}\"" + (f"  [{ident}]" if ident else ""),
           fg=COLORS.get(sym))
+    init_only = set(ch.get("init_only") or [])
+    for name, val in (ch.get("after") or {}).items():
+        o.add(f"      + {name} = {fmt.value(val)}" + ("  (sent at creation only)" if name in init_only else ""),
+              fg=COLORS["+"])
     for fc in ch.get("changes") or []:
-        if action == "create":
-            mark, text = "+", f"{fc['path']} = {fmt.value(fc['after'])}"
-            if fc.get("init_only"):
-                text += "  (sent at creation only)"
-        elif fc["op"] == "clear":
+        if fc["op"] == "clear":
             mark, text = "-", f"{fc['path']}: {fmt.value(fc['before'])} -> (cleared)"
         elif fc["op"] == "set":
             mark, text = "+", f"{fc['path']}: (unset) -> {fmt.value(fc['after'])}"

@@ -68,7 +68,7 @@ def test_plan_schema_file_is_current() -> None:
     assert (Path(__file__).resolve().parents[2] / "schemas" / "plan.schema.json").read_text() == jsonout.schema_text()
 
 
-@pytest.mark.parametrize("limit", [3000, 5000])
+@pytest.mark.parametrize("limit", [2000, 3000])
 def test_markdown_is_cut_cleanly_under_the_limit(estate: Estate, limit: int) -> None:
     result = estate.plan("--json")
     doc = json.loads(result.output)

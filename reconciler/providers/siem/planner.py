@@ -63,9 +63,9 @@ class _Builder:
     def state_put(self, d: ObjectDiff, attrs: dict[str, Any] | None = None) -> StateUpdate:
         desired = d.desired
         assert desired is not None
-        return StateUpdate(op="put", address=d.address, platform_id=d.address.split(".", 2)[2],
-                           attributes=attrs if attrs is not None else desired.attrs,
-                           prevent_destroy=desired.prevent_destroy)
+        return StateUpdate.model_construct(op="put", address=d.address, platform_id=d.address.split(".", 2)[2],
+                                           attributes=attrs if attrs is not None else desired.attrs,
+                                           prevent_destroy=desired.prevent_destroy)
 
     def tombstone(self, address: str) -> StateUpdate:
         return StateUpdate(op="put", address=address, platform_id=address.split(".", 2)[2], status="removed",
@@ -80,11 +80,15 @@ class _Builder:
             loc = self.live.raw.get(f"{self.p}.location.{self.ids(d.address)[0]}") or {}
             ident = wire.identity(d.kind, d.address.split(".", 2)[2],
                                   d.live or (d.prior.attributes if d.prior else None), loc.get("name"))
-        rc = ResourceChange(
+        created = action is Action.CREATE and d.desired is not None
+        # Built without re-validation: a national estate makes hundreds of thousands of these.
+        rc = ResourceChange.model_construct(
             address=d.address, platform=self.p, platform_type=self.prov.platform.type, kind=d.kind,
             action=action, reason=d.reason, identity={k: v for k, v in ident.items() if v is not None},
             changes=field_changes(d), requests=requests or [], covered_by=covered_by,
-            state_updates=state or [], notes=notes or [])
+            state_updates=state or [], notes=notes or [],
+            after={**d.desired.attrs, **d.desired.init} if created and d.desired else None,
+            init_only=list(d.desired.init) if created and d.desired else [])
         self.changes.append(rc)
         self.by_addr[d.address] = rc
         return rc

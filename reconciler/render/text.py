@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import IO, Any
 
@@ -112,6 +113,8 @@ def render(doc: dict[str, Any], color: bool = False) -> str:
 def render_result(result: Any, plan: Plan, color: bool = False) -> str:
     o = _Out(color)
     o.add()
+    for note in getattr(result, "notes", None) or []:
+        o.add(f"Note: {note}", fg="yellow")
     n_ok = len(result.applied)
     if result.ok:
         o.add(f"Apply complete: {n_ok} changes applied with {result.requests} requests.", fg="green", bold=True)
@@ -125,21 +128,27 @@ def render_result(result: Any, plan: Plan, color: bool = False) -> str:
 
 
 class Progress:
-    """A one-line counter on stderr while applying, only when stderr is a terminal."""
+    """A progress bar on stderr while applying (rich), only when stderr is a terminal; NO_COLOR kept."""
 
     def __init__(self, plan: Plan, stream: IO[str] = sys.stderr) -> None:
         self.total = sum(1 for c in plan.changes if c.requests or c.state_updates)
-        self.done = 0
-        self.stream = stream
         self.live = bool(getattr(stream, "isatty", lambda: False)()) and self.total > 0
+        if not self.live:
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as Bar
+
+        console = Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")))
+        self._bar = Bar(TextColumn("Applying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.fields[last]}"), console=console, transient=True)
+        self._task = self._bar.add_task("apply", total=self.total, last="")
+        self._bar.start()
 
     def update(self, change: ResourceChange, outcome: str) -> None:
-        self.done += 1
         if self.live:
-            self.stream.write(f"\r{self.done}/{self.total} {outcome}: {change.address[:60]:<60}")
-            self.stream.flush()
+            self._bar.update(self._task, advance=1, last=f"{outcome}: {change.address[:60]}")
 
     def close(self) -> None:
         if self.live:
-            self.stream.write("\r" + " " * 80 + "\r")
-            self.stream.flush()
+            self._bar.stop()

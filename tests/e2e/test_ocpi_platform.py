@@ -56,3 +56,37 @@ stations:
     assert again.exit_code == 0, again.output
     assert "hub-token-0b9f2c61" not in result.output + again.output
     assert base64.b64encode(b"hub-token-0b9f2c61").decode() not in json.dumps(log)
+
+
+def test_generic_receiver_modules_are_discovered_from_the_versions_url(tmp_path: Path, monkeypatch) -> None:
+    from reconciler.sandbox import serve
+
+    token = "hub-token-versions-77"
+    apps = serve.build_apps(tmp_path / "data", ocpi_tokens={token: ("CO", "XYZ")})
+    monkeypatch.setenv("HUB_TOKEN", token)
+    with serve.running(serve.root_app(apps)) as base:
+        cfg = tmp_path / "cfg"
+        cfg.mkdir()
+        (cfg / "estate.yaml").write_text(f"""platforms:
+  hub:
+    type: ocpi
+    url: {base}/siem/ocpi/versions
+    country_code: CO
+    party_id: XYZ
+    token: ${{env:HUB_TOKEN}}
+tariffs:
+  - id: ac
+    currency: COP
+    elements:
+      - price_components: [{{type: ENERGY, price: 900, step_size: 1}}]
+""" + "    platforms: [hub]\n")
+        result = CliRunner().invoke(cli, ["apply", str(cfg), "--auto-approve"])
+        assert result.exit_code == 0, result.output
+        log = [json.loads(x) for x in (tmp_path / "data" / "siem.requests.jsonl").read_text().splitlines()]
+        paths = [(r["method"], r["path"]) for r in log]
+        assert ("GET", "/siem/ocpi/versions") in paths
+        assert ("GET", "/siem/ocpi/2.2.1") in paths or ("GET", "/siem/ocpi/2.2.1/") in paths
+        assert ("PUT", "/siem/ocpi/2.2.1/tariffs/CO/XYZ/ac") in paths
+        again = CliRunner().invoke(cli, ["plan", str(cfg), "--detailed-exitcode"])
+        assert again.exit_code == 0, again.output
+    serve.close_apps(apps)

@@ -56,6 +56,8 @@ class SiemProvider(Provider):
         self._client: PlatformClient | None = None
         self._prefetched: dict[str, Any] = {}
         self._prefetch_reads = 0
+        self._modules: dict[str, str] | None = None
+        self._discovery_lock = asyncio.Lock()
         self.limits = wire.SIEM_LIMITS if platform.type == "siem" else wire.OCPI_LIMITS
 
     # --- offline -------------------------------------------------------------------------------
@@ -197,9 +199,47 @@ class SiemProvider(Provider):
         c = self._client.counters
         return {"reads": c.reads, "writes": c.writes, "retries": c.retries, "auth": c.auth}
 
+    async def _module_url(self, path: str) -> str:
+        """`locations/...` or `tariffs/...` at the module URL a generic OCPI receiver announces.
+
+        For `type: ocpi` the configured URL may be the versions endpoint or a version's details
+        (as OCPI credentials give them): the module URLs are discovered once from it. The SIEM's
+        paths are fixed by its guide (`{url}/locations/...`).
+        """
+        if self.platform.type != "ocpi" or self.platform.is_sandbox:
+            return path
+        if self._modules is None:
+            async with self._discovery_lock:
+                if self._modules is None:
+                    self._modules = await self._discover()
+        module, _, rest = path.partition("/")
+        base = self._modules.get(module)
+        return f"{base.rstrip('/')}/{rest}" if base else path
+
+    async def _discover(self) -> dict[str, str]:
+        async def data_at(url: str) -> Any:
+            try:
+                resp = await self.client.request("GET", url)
+            except errors.HttpError:
+                return None
+            return wire.envelope_data(resp.body)[1]
+
+        data = await data_at(self.client.base_url)
+        if isinstance(data, list):  # the versions list: follow 2.2.1
+            chosen = next((v for v in data if isinstance(v, dict) and v.get("version") == "2.2.1"), None)
+            data = await data_at(str(chosen["url"])) if chosen and chosen.get("url") else None
+        modules: dict[str, str] = {}
+        if isinstance(data, dict):
+            for ep in data.get("endpoints") or []:
+                if not isinstance(ep, dict) or ep.get("identifier") not in ("locations", "tariffs"):
+                    continue
+                if str(ep.get("role", "RECEIVER")).upper() == "RECEIVER" and ep.get("url"):
+                    modules[str(ep["identifier"])] = str(ep["url"])
+        return modules
+
     async def _get(self, path: str, key: str, wanted: str) -> dict[str, Any] | None:
         try:
-            resp = await self.client.request("GET", path)
+            resp = await self.client.request("GET", await self._module_url(path))
         except errors.NotFound:
             return None
         except errors.HttpError as exc:
@@ -277,7 +317,8 @@ class SiemProvider(Provider):
         return planner.plan(self, diffs, live, now)
 
     async def send(self, request: HttpRequest) -> Any:
-        resp = await self.client.request(request.method, request.path, json_body=request.body,
+        resp = await self.client.request(request.method, await self._module_url(request.path),
+                                         json_body=request.body,
                                          idempotent=request.idempotent)
         ok, data, code, message = wire.envelope_data(resp.body)
         if not ok:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.harness import applied, estate  # noqa: F401 - pytest fixtures
+from tests.medido_harness import medido, medido_applied  # noqa: F401 - pytest fixtures
+from tests.sec_harness import chile, chile_applied  # noqa: F401 - pytest fixtures (SEC, examples/chile)
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ printed as diagnostics (file, line, field) with exit code 1, never as a tracebac
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import json
@@ -18,13 +19,17 @@ import click
 
 from reconciler import __version__
 from reconciler.cli import console, runtime
+from reconciler.cli import github as github_cli
+from reconciler.cli import medido as medido_cli
+from reconciler.config import secrets
 from reconciler.core.addresses import Address
 from reconciler.core.diagnostics import Diagnostic, DiagnosticError
-from reconciler.engine import executor, planner
+from reconciler.engine import executor, planner, review
 from reconciler.plans import planfile
 from reconciler.plans.model import Plan
-from reconciler.render import jsonout, markdown, text
+from reconciler.render import i18n, jsonout, markdown, text
 from reconciler.state import lock as lock_mod
+from reconciler.state import pending as pending_mod
 from reconciler.state.model import ResourceState
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,11 +78,16 @@ def cli() -> None:
 # --- validate -----------------------------------------------------------------------------------
 @cli.command()
 @click.argument("config", type=click.Path(path_type=Path), default=".")
+@click.option("--without-credentials", is_flag=True,
+              help="Missing platform credentials are warnings (a pre-commit hook, a CI job without secrets).")
 @color_option
 @guarded
-def validate(config: Path, color: bool | None) -> None:
+def validate(config: Path, without_credentials: bool, color: bool | None) -> None:
     """Check the configuration offline: schema, references and platform constraints."""
-    cfg = runtime.load_config(config)
+    lenient = secrets.optional_credentials("needed by plan and apply") if without_credentials \
+        else contextlib.nullcontext()
+    with lenient:
+        cfg = runtime.load_config(config)
     providers = runtime.providers_for(cfg, runtime.state_path(config, None))
     diags = planner.validate(cfg, providers)
     console.diagnostics(diags, console.use_color(sys.stderr, color))
@@ -113,12 +123,21 @@ def _plan_errors(plan: Plan) -> list[Diagnostic]:
 @click.option("--target", "targets", multiple=True, help="Limit the plan to these addresses (and what they need).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
 @click.option("--refresh/--no-refresh", default=True, help="Read the platforms first (default) or trust the state.")
+@click.option("--json-file", "json_file", type=click.Path(path_type=Path),
+              help="Also write the plan as JSON (schemas/plan.schema.json) to this file.")
+@click.option("--lang", type=click.Choice(i18n.LANGS), default="en", show_default=True,
+              help="Language of the --markdown comment.")
 @color_option
 @guarded
 def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: bool, markdown_file: Path | None,
-         targets: tuple[str, ...], detailed_exitcode: bool, refresh: bool, color: bool | None) -> None:
+         targets: tuple[str, ...], detailed_exitcode: bool, refresh: bool, json_file: Path | None, lang: str,
+         color: bool | None) -> None:
     """Refresh, diff and print what apply would do."""
-    with runtime.Session.open(config, state_file, prefetch=refresh) as session, \
+    # Without a refresh nothing talks to the platforms, so missing credentials (a pull request from
+    # a fork, a laptop without secrets) are only a warning.
+    offline = contextlib.nullcontext() if refresh else secrets.optional_credentials(
+        "not needed: this plan does not read the platforms (--no-refresh)")
+    with offline, runtime.Session.open(config, state_file, prefetch=refresh) as session, \
             session.store.lock("plan") as handle:
         console.diagnostics(handle.warnings)
         if out_file is not None and not session.store.exists():
@@ -131,7 +150,9 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
     else:
         console.out(text.render(doc, color=console.use_color(sys.stdout, color)), nl=False)
     if markdown_file is not None:
-        markdown_file.write_text(markdown.render(doc), encoding="utf-8")
+        markdown_file.write_text(markdown.render(doc, lang=lang), encoding="utf-8")
+    if json_file is not None:
+        json_file.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if the_plan.errors:
         console.diagnostics(_plan_errors(the_plan), console.use_color(sys.stderr, color))
         raise ExitCode(1)
@@ -162,10 +183,12 @@ def _check_saved(the_plan: Plan, session: runtime.Session) -> None:
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--target", "targets", multiple=True, help="Limit the apply to these addresses.")
 @click.option("--refresh/--no-refresh", default=True)
+@click.option("--allow-large-price-change", is_flag=True,
+              help="Apply price changes larger than review.max_price_change_pct.")
 @color_option
 @guarded
 def apply(target_path: Path, state_file: Path | None, auto_approve: bool, targets: tuple[str, ...], refresh: bool,
-          color: bool | None) -> None:
+          allow_large_price_change: bool, color: bool | None) -> None:
     """Make the platforms match the configuration (or execute a saved plan)."""
     saved = planfile.read(target_path) if planfile.looks_like_planfile(target_path) else None
     config_path = Path(saved.config_root) if saved else target_path
@@ -187,6 +210,11 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
             console.out(text.render(doc, color=paint), nl=False)
         if the_plan.errors:
             console.diagnostics(_plan_errors(the_plan), console.use_color(sys.stderr, color))
+            raise ExitCode(1)
+        refused = review.refusals(the_plan, session.config.review, allow_large_price_change)
+        if refused:
+            console.diagnostics(refused, console.use_color(sys.stderr, color))
+            console.out("\nNothing was sent.")
             raise ExitCode(1)
         if not the_plan.summary.has_changes and not the_plan.state_sync:
             console.out("\nNothing to apply.")
@@ -244,8 +272,10 @@ def import_(address: str, platform_id: str, config: Path, state_file: Path | Non
                 f"{address} is already bound to '{prior.platform_id}'",
                 detail=f"To bind it again, first run: reconciler state rm {address}")
         attrs = prior.attributes if prior is not None else {}
+        # Importing the ID of a pending create resolves it: what the create would have recorded is applied.
         state.put(ResourceState(address=address, platform_id=platform_id, attributes=attrs,
-                                meta=prior.meta if prior else {}))
+                                prevent_destroy=prior.prevent_destroy if prior else False,
+                                meta=pending_mod.without_mark(prior.meta) if prior else {}))
         store.write(state)
     console.out(f"Imported {address} as '{platform_id}'. The next plan compares it with the configuration.")
 
@@ -338,6 +368,31 @@ def state_mv(source: str, destination: str, config: Path, state_file: Path | Non
     console.out(f"Moved {source} to {destination}.")
 
 
+@state.command("forget-pending")
+@click.argument("address")
+@config_option
+@state_option
+@guarded
+def state_forget_pending(address: str, config: Path, state_file: Path | None) -> None:
+    """Confirm that a pending create did NOT happen (checked on the platform's web site): the next apply
+    sends it again. If it did happen, run `reconciler import ADDRESS ID` instead."""
+    store = _store(config, state_file)
+    with store.lock("state forget-pending") as handle:
+        console.diagnostics(handle.warnings)
+        st = store.load()
+        rs = st.get(address)
+        if rs is None:
+            raise DiagnosticError.single(f"{address} is not in the state", detail="See: reconciler state list")
+        if rs.status != "pending":
+            raise DiagnosticError.single(f"{address} is not pending (it is {rs.status}); nothing was changed")
+        back = pending_mod.restore(st, address)
+        store.write(st)
+    if back is None:
+        console.out(f"Forgot the pending create of {address}. The next apply creates it.")
+    else:
+        console.out(f"Forgot the pending write of {address}; it is back to what was last applied.")
+
+
 # --- force-unlock -------------------------------------------------------------------------------
 @cli.command("force-unlock")
 @click.argument("lock_id")
@@ -377,7 +432,87 @@ def sandbox_serve(port: int, host: str, data_dir: Path, api_keys: tuple[str, ...
         keys[parts[0]] = (parts[1], parts[2])
     console.out(f"Serving the SIEM simulator at http://{host}:{port}/siem/ocpi/2.2.1 (data in {data_dir}). "
                 "Ctrl-C stops.", err=True)
+    from reconciler.sandbox.sec_catalogue import DEMO_ACCOUNTS
+
+    demo = ", ".join(f"{a.upper()} {rut} / {pw}" for a, (rut, pw) in DEMO_ACCOUNTS.items())
+    console.out(f"Serving the SEC simulator at http://{host}:{port}/sec (demo accounts: {demo}).", err=True)
+    console.out(f"Serving the ChileMedido simulator at http://{host}:{port}/chilemedido/api/v1 (output API: "
+                f"/chilemedido/output; a demo refresh token is written to {data_dir}/{serve.MEDIDO_TOKEN_FILE}).",
+                err=True)
     serve.serve(data_dir, host=host, port=port, siem_api_keys=keys or None, token_ttl=token_ttl)
+
+
+def _sec_sandbox_dir(config: Path, state_file: Path | None, data_dir: Path | None) -> Path:
+    return data_dir if data_dir is not None else runtime.sandbox_dir(runtime.state_path(config, state_file))
+
+
+sec_data_option = click.option("--data", "data_dir", type=click.Path(path_type=Path), default=None,
+                               help="The sandbox's data directory (default: the embedded sandbox's for CONFIG, "
+                                    ".reconciler/sandbox beside the state file).")
+
+
+@sandbox.command("sec-catalogue")
+@click.argument("config", type=click.Path(path_type=Path), default=".")
+@sec_data_option
+@state_option
+@click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON.")
+@click.option("--import-commands", is_flag=True,
+              help="Print the `reconciler import` commands for the tariffs whose IDs the state lacks (created "
+                   "without an ID in the answer, or pending), matched by connector and order_number.")
+@guarded
+def sandbox_sec_catalogue(config: Path, data_dir: Path | None, state_file: Path | None, as_json: bool,
+                          import_commands: bool) -> None:
+    """What the SEC web site shows the sandbox's demo operator: its EVSEs, connectors and tariffs with
+    the IDs (evse_uid, connector_id, tariff_id) to bind with `reconciler import`."""
+    from reconciler.sandbox import sec_catalogue
+
+    box = _sec_sandbox_dir(config, state_file, data_dir)
+    try:
+        stations = sec_catalogue.read(box)
+    except sec_catalogue.StoreLockedError as exc:
+        raise DiagnosticError.single(str(exc)) from None
+    if import_commands:
+        st = runtime.StateStore(runtime.state_path(config, state_file)).load()
+        unknown = []
+        for addr, rs in sorted(st.resources.items()):
+            body = (rs.pending.request.get("body") if rs.pending else None) or {}
+            cid = rs.meta.get("connector_id") or body.get("connector_id")
+            order = rs.attributes.get("order_number") or body.get("order_number")
+            if ".tariff." in addr and not (rs.platform_id and rs.status == "applied") and cid and order:
+                unknown.append((addr, int(cid), int(order), rs.status == "pending"))
+        tail = "" if config == Path(".") else f" --config {config}"
+        bound = {rs.platform_id for rs in st.resources.values() if rs.platform_id and rs.status == "applied"}
+        for line in sec_catalogue.import_commands(stations, unknown, bound, tail):
+            console.out(line)
+        return
+    if as_json:
+        console.out(json.dumps(stations, indent=2, ensure_ascii=False))
+    else:
+        console.out(f"SEC sandbox catalogue (data in {box}): what the SEC web site shows\n", nl=True)
+        console.out(sec_catalogue.render(stations), nl=False)
+
+
+@sandbox.command("sec-settings")
+@click.argument("config", type=click.Path(path_type=Path), default=".")
+@sec_data_option
+@state_option
+@click.option("--tariff-id-in-response/--no-tariff-id-in-response", default=None,
+              help="Whether POST /tariffs answers with the new tariff_id (the SEC guide's sample does not; "
+                   "default: not).")
+@guarded
+def sandbox_sec_settings(config: Path, data_dir: Path | None, state_file: Path | None,
+                         tariff_id_in_response: bool | None) -> None:
+    """Show or change the SEC simulator's switches (kept in sec.settings.json in its data directory)."""
+    from reconciler.sandbox import sec_catalogue
+
+    settings = sec_catalogue.Settings(_sec_sandbox_dir(config, state_file, data_dir) / "sec.settings.json")
+    values = settings.update(tariff_id_in_response=tariff_id_in_response) if tariff_id_in_response is not None \
+        else settings.get()
+    console.out(json.dumps(values, indent=2))
+
+
+cli.add_command(medido_cli.medido)
+cli.add_command(github_cli.github_group)
 
 
 def main() -> None:

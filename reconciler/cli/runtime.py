@@ -21,6 +21,7 @@ from reconciler.plans.model import StateUpdate
 from reconciler.providers import registry
 from reconciler.providers.base import Provider
 from reconciler.state import journal as journal_mod
+from reconciler.state import pending as pending_mod
 from reconciler.state.model import ResourceState, State, Watermark, utcnow
 from reconciler.state.store import StateStore
 
@@ -182,9 +183,10 @@ def close_sandboxes() -> None:
 
 
 def to_resource(update: StateUpdate, prior: ResourceState | None) -> ResourceState:
+    meta = {**(prior.meta if prior else {}), **update.meta}
     return ResourceState(address=update.address, platform_id=update.platform_id, status=update.status,
                          attributes=update.attributes, prevent_destroy=update.prevent_destroy,
-                         meta={**(prior.meta if prior else {}), **update.meta}, updated_at=utcnow())
+                         meta=pending_mod.without_mark(meta), updated_at=utcnow())
 
 
 class Recorder:
@@ -204,10 +206,16 @@ class Recorder:
             elif u.op == "remove":
                 self.state.remove(u.address)
                 entries.append(journal_mod.remove_entry(u.address))
+            elif u.op == "restore":
+                back = pending_mod.restore(self.state, u.address)
+                entries.append(journal_mod.put_entry(back) if back is not None
+                               else journal_mod.remove_entry(u.address))
             else:
                 prior = self.state.get(u.address)
-                if u.status == "pending" and prior is not None and prior.status == "applied":
-                    rs = prior.model_copy(update={"status": "pending", "meta": {**prior.meta, **u.meta}})
+                if u.status == "pending":
+                    rs = pending_mod.mark(self.state, u.address, intent=u.pending or {}, attributes=u.attributes,
+                                          platform_id=u.platform_id, prevent_destroy=u.prevent_destroy,
+                                          meta=u.meta)
                 elif not u.attributes and prior is not None and u.status == "applied" and not u.meta \
                         and u.platform_id == prior.platform_id:
                     continue

@@ -177,3 +177,17 @@ def _ignore_changes(obj: ConfigModel) -> list[Diagnostic]:
             out.append(_error(f"ignore_changes: '{entry}' is not a field of this object"
                               f"{did_you_mean(head, names)}", lifecycle.source("ignore_changes", i)))
     return out
+
+
+def check_review(review: models.Review | None, tariffs: Sequence[models.Tariff]) -> list[Diagnostic]:
+    """A reference session that names a tariff names one that is declared."""
+    if review is None:
+        return []
+    ids = [t.id for t in tariffs]
+    known = {i.casefold() for i in ids}
+    out = []
+    for session in review.reference_sessions:
+        if session.tariff is not None and session.tariff.casefold() not in known:
+            out.append(_error(f"reference session '{session.name}' names tariff '{session.tariff}', which is not "
+                              f"declared{did_you_mean(session.tariff, ids)}", session.source("tariff")))
+    return out

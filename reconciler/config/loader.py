@@ -69,6 +69,7 @@ def load_config(path: Path) -> models.Config:
     imports = _build_all(models.ImportBlock, collected.lists["import"], diags)
     review = _build(models.Review, collected.review, diags) if collected.review else None
     diags += checks.check(platforms, tariffs, stations, meters, imports)
+    diags += checks.check_review(review, tariffs)
 
     errors = sorted((d for d in diags if d.severity is Severity.ERROR), key=_order)
     warnings = sorted((d for d in diags if d.severity is not Severity.ERROR), key=_order)

@@ -16,6 +16,7 @@ import enum
 import re
 import zoneinfo
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from difflib import get_close_matches
 from functools import cache
@@ -26,7 +27,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, StringConstraints, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from reconciler.config import ocpi
+from reconciler.config import medido, ocpi
+from reconciler.config import sec as sec_blocks
 from reconciler.config.base import ConfigModel, SourceRef
 from reconciler.config.fields import AddressId36, CountryCode, Number, PartyId, TariffId36, TextId
 from reconciler.core.addresses import Address
@@ -34,7 +36,7 @@ from reconciler.core.diagnostics import Diagnostic
 
 __all__ = [
     "Account", "ChileMedidoPlatform", "Config", "Connector", "Document", "Evse", "ImportBlock",
-    "Lifecycle", "Measurements", "Meter", "OcpiPlatform", "Platform", "PriceComponent", "Review",
+    "Lifecycle", "Measurements", "Meter", "OcpiPlatform", "Platform", "PriceComponent", "ReferenceSession", "Review",
     "SecPlatform", "SiemPlatform", "SourceRef", "Station", "Tariff", "TariffDimension", "TariffElement",
 ]
 
@@ -127,8 +129,15 @@ class SecPlatform(Platform):
 
 class ChileMedidoPlatform(Platform):
     type: Literal["chilemedido"]
-    refresh_token: SecretStr | None = None
-    token_cache: Path | None = None
+    refresh_token: SecretStr | None = Field(None, description="the gateway's refresh token (JWT) from a ChileMedido "
+                                                               "administrator; ${env:...} or ${file:...}")
+    token_cache: Path | None = Field(None, description="file outside the repository (mode 0600) that keeps the "
+                                                       "newest refresh token the platform hands out")
+    clock_tolerance: float | None = Field(5, ge=0, description="seconds; when the platform clock (GET /server-time) "
+                                                               "differs by more, timestamps are corrected by the "
+                                                               "offset; null: never corrected, only reported")
+    output: medido.OutputApi | None = Field(None, description="the read-only output API, for read-back and "
+                                                              "`reconciler medido discover`")
 
 
 PLATFORM_TYPES: dict[str, type[Platform]] = {
@@ -147,6 +156,7 @@ class Connector(ocpi.ConnectorFields):
     max_amperage: int = Field(gt=0)
     max_electric_power: int | None = Field(default=None, gt=0, description="watts")
     tariffs: list[TextId] = Field(default=[], description="ids of tariffs declared under `tariffs:`")
+    sec: sec_blocks.SecConnector | None = Field(default=None, description="SEC (Chile) fields")
     lifecycle: Lifecycle | None = None
     drift: Drift | None = None
 
@@ -155,6 +165,7 @@ class Evse(ocpi.EVSEFields):
     uid: AddressId36
     status: ocpi.Status = Field(default=ocpi.Status.AVAILABLE, description="sent only when the EVSE is created")
     connectors: list[Connector] = Field(min_length=1)
+    sec: sec_blocks.SecEvse | None = Field(default=None, description="SEC (Chile) fields")
     lifecycle: Lifecycle | None = None
     drift: Drift | None = None
 
@@ -227,8 +238,7 @@ class Tariff(ocpi.TariffFields):
 # -- meters, imports, review ----------------------------------------------------------------------
 
 
-class Measurements(ConfigModel):
-    path: str = Field(min_length=1, description="glob of measurement files; relative to the YAML file")
+Measurements = medido.Measurements
 
 
 class Meter(ConfigModel):
@@ -252,9 +262,39 @@ class ImportBlock(ConfigModel):
         return value
 
 
+class ReferenceSession(ConfigModel):
+    """A typical charging session whose cost before and after a tariff change the review shows."""
+
+    name: str = Field(min_length=1, max_length=80, description='what reviewers read, e.g. "30 kWh DC in 40 min"')
+    tariff: str | None = Field(default=None, description="price only this tariff id (default: every changed tariff)")
+    kwh: Number = Field(ge=0, description="energy charged")
+    minutes: Number = Field(gt=0, description="minutes charging")
+    parking_minutes: Number = Field(default=Decimal(0), ge=0, description="minutes connected after charging")
+    start: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$",
+                              description="local time at the station, YYYY-MM-DDTHH:MM (default: Monday 10:00 "
+                                          "of the week the plan is made)")
+    max_power_kw: Number | None = Field(default=None, gt=0, description="charging power for power restrictions "
+                                                                        "(default: kwh / hours charging)")
+    max_current_a: Number | None = Field(default=None, gt=0, description="charging current for current "
+                                                                         "restrictions (default: not reported)")
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: str | None) -> str | None:
+        if value is not None:
+            datetime.fromisoformat(value)  # its ValueError names the bad part ("month must be in 1..12")
+        return value
+
+
 class Review(ConfigModel):
-    max_price_change_pct: Decimal | None = Field(default=None, ge=0)
-    max_deletions: int | None = Field(default=None, ge=0)
+    max_price_change_pct: Decimal | None = Field(default=None, ge=0, description="apply refuses a larger price "
+                                                 "change unless --allow-large-price-change")
+    max_deletions: int | None = Field(default=None, ge=0, description="apply refuses to remove more objects")
+    reference_sessions: list[ReferenceSession] = Field(default=[], description="sessions priced before and "
+                                                       "after each tariff change in the pull-request comment")
+    pricing_rules: Literal["ocpi-text", "reference"] = Field(
+        default="ocpi-text", description="ocpi-text: min/max price applied, as the OCPI 2.2.1 text and worked "
+        "examples; reference: as TandemDrive's reference calculator (no min/max price)")
 
 
 class Document(ConfigModel):

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -22,12 +25,25 @@ from reconciler.core.diagnostics import Diagnostic
 PLATFORM_SECRETS = ("api_key", "token", "refresh_token", "client_cert", "client_key")
 ACCOUNT_SECRETS = ("username", "password")
 ACCOUNTS = ("opc", "pse")
+OUTPUT_API = "output"   # ChileMedido's output API block: {url, token}
 PATH_SECRETS = frozenset({"client_cert", "client_key"})  # resolve to a checked absolute path
 CREDENTIAL_FIELDS = (*PLATFORM_SECRETS[:3], "username", "password", *PLATFORM_SECRETS[3:])
 
 REFERENCE = re.compile(r"\$\{(env|file):([^}]*)\}")
 _ANY_REFERENCE = re.compile(r"\$\{[^}]*\}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPTIONAL: ContextVar[str | None] = ContextVar("reconciler_credentials_optional", default=None)
+
+
+@contextmanager
+def optional_credentials(why: str) -> Iterator[None]:
+    """While active, a credential that is not available is a warning ending with `why`, not an
+    error: for commands that never talk to the platforms (`validate`, `plan --no-refresh`)."""
+    token = _OPTIONAL.set(why)
+    try:
+        yield
+    finally:
+        _OPTIONAL.reset(token)
 
 
 def is_credential(path: PathT) -> bool:
@@ -35,7 +51,7 @@ def is_credential(path: PathT) -> bool:
     if len(path) == 3 and path[0] == "platforms":
         return path[2] in PLATFORM_SECRETS
     if len(path) == 4 and path[0] == "platforms":
-        return path[2] in ACCOUNTS and path[3] in ACCOUNT_SECRETS
+        return (path[2] in ACCOUNTS and path[3] in ACCOUNT_SECRETS) or (path[2] == OUTPUT_API and path[3] == "token")
     return False
 
 
@@ -74,6 +90,12 @@ def resolve_platform(name: str, raw: dict[str, object], smap: SourceMap,
                     path = (*base, account, key)
                     block[key] = _resolve(block[key], key, path, sandbox, smap, yaml_dir, errors, warnings)
             out[account] = block
+    block = out.get(OUTPUT_API)
+    if isinstance(block, dict) and "token" in block:
+        path = (*base, OUTPUT_API, "token")
+        sandbox_output = block.get("url") == "sandbox"
+        out[OUTPUT_API] = {**block, "token": _resolve(block["token"], "token", path, sandbox_output, smap, yaml_dir,
+                                                      errors, warnings)}
     return out, errors, warnings
 
 
@@ -112,6 +134,9 @@ def _resolve(value: object, key: str, path: PathT, sandbox: bool, smap: SourceMa
         if sandbox:
             warnings.append(Diagnostic.warning(f"{missing}; the sandbox's demo credentials are used",
                                                file=smap.file, line=smap.line(path), field=format_path(path)))
+        elif _OPTIONAL.get() is not None:
+            warnings.append(Diagnostic.warning(f"{missing}; {_OPTIONAL.get()}", file=smap.file,
+                                               line=smap.line(path), field=format_path(path)))
         else:
             errors.append(_diag(missing, smap, path))
         return None

@@ -3,8 +3,10 @@
 Consumes the plan as made; never diffs again. Every change whose requests all succeeded is
 recorded (through `record`, which journals it durably) before anything that depends on it starts,
 so an interrupted apply loses nothing and the next plan resumes. A failed change skips the changes
-that depend on it; independent changes go on. A write whose outcome is unknown is recorded as
-pending and never repeated blindly. Called by the CLI.
+that depend on it; independent changes go on. Before a non-idempotent request (one that cannot be
+repeated or checked, such as SEC's POST /tariffs) the change is journaled as *pending*; a write
+whose outcome is unknown stays pending and is never repeated blindly, and a definite failure
+takes the mark back (`op: restore`). Called by the CLI.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class ApplyResult:
     skipped: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     requests: int = 0
+    notes: list[str] = field(default_factory=list)   # from the providers (clock corrections, platform warnings)
 
     @property
     def ok(self) -> bool:
@@ -37,6 +40,21 @@ class ApplyResult:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pending_intent(change: ResourceChange) -> StateUpdate | None:
+    """The pending mark recorded before a change that sends a non-idempotent request (a create
+    that cannot be checked afterwards), or None. It carries the attributes the change records on
+    success, so that importing the object's ID later completes the change."""
+    req = next((r for r in change.requests if not r.idempotent), None)
+    if req is None:
+        return None
+    own = next((u for u in change.state_updates if u.address == change.address and u.op == "put"), None)
+    return StateUpdate(op="put", address=change.address, status="pending",
+                       attributes=own.attributes if own is not None else {},
+                       prevent_destroy=own.prevent_destroy if own is not None else False,
+                       pending={"operation": change.action.value,
+                                "request": {"method": req.method, "path": req.path, "body": req.body}})
 
 
 async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
@@ -48,6 +66,9 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
     work = [c for c in plan.changes if c.requests or c.state_updates]
     done: dict[str, asyncio.Future[bool]] = {
         c.address: asyncio.get_running_loop().create_future() for c in work}
+    # One error object raised for many changes (credentials refused once, for every change of that
+    # account) is reported once; the other changes count as skipped.
+    reported: set[int] = set()
 
     async def run(change: ResourceChange) -> None:
         ok = True
@@ -62,32 +83,52 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
                 progress(change, "skipped")
             return
         prov = providers[change.platform]
+        intent = pending_intent(change)
+        if intent is not None:
+            # Journaled before the request leaves: whatever happens next (a lost answer, a crash),
+            # the state says this write may have happened, so it is never blindly sent again.
+            record([intent])
         try:
             updates = await prov.apply_change(change, planned_at, _now, record)
         except errors.OutcomeUnknown as exc:
             result.pending.append(change.address)
-            result.failed.append(PlanDiagnostic(severity="error", address=change.address, summary=str(exc)))
+            result.failed.append(PlanDiagnostic(
+                severity="error", address=change.address, summary=str(exc),
+                detail="It is recorded as pending and will not be sent again automatically; "
+                       "`reconciler plan` shows how to resolve it."))
             record([StateUpdate(op="put", address=change.address, status="pending",
-                                meta={"reason": exc.message})])
+                                meta={"reason": exc.message}, pending={"reason": exc.message})])
             done[change.address].set_result(False)
             if progress:
                 progress(change, "pending")
             return
         except errors.PlatformError as exc:
+            if intent is not None:
+                record([StateUpdate(op="restore", address=change.address)])  # it definitely did not happen
+            if id(exc) in reported:
+                result.skipped.append(change.address)
+                done[change.address].set_result(False)
+                if progress:
+                    progress(change, "skipped")
+                return
+            reported.add(id(exc))
             result.failed.append(PlanDiagnostic(
                 severity="error", address=change.address,
                 summary=str(exc),
-                detail="Nothing of this change was recorded; the next plan shows it again."))
+                detail=getattr(exc, "detail", None)
+                or "Nothing of this change was recorded; the next plan shows it again."))
             done[change.address].set_result(False)
             if progress:
                 progress(change, "failed")
             return
         record(updates)
         result.applied.append(change.address)
-        result.requests += len(change.requests)
+        result.requests += sum(r.repeat for r in change.requests)
         done[change.address].set_result(True)
         if progress:
             progress(change, "done")
 
     await asyncio.gather(*(run(c) for c in work))
+    for prov in providers.values():
+        result.notes += prov.take_notes()
     return result

@@ -13,7 +13,7 @@ from reconciler import __version__
 from reconciler.config import models
 from reconciler.core.addresses import Address, matches_target
 from reconciler.core.diagnostics import Diagnostic, DiagnosticError, Severity, has_errors
-from reconciler.engine import differ
+from reconciler.engine import differ, review
 from reconciler.plans.model import (
     Action,
     Plan,
@@ -77,8 +77,16 @@ async def make_plan(req: PlanRequest) -> Plan:
         prior = {a: r for a, r in req.state.resources.items() if a.startswith(name + ".")}
         for addr, imp in imports.items():
             if addr.startswith(name + ".") and addr not in prior:
+                if addr not in desired:
+                    # Binding an object the configuration does not declare would only plan its removal.
+                    ref = imp.source("to")
+                    plan.diagnostics.append(PlanDiagnostic(
+                        severity="warning", address=addr, file=ref.file or None, line=ref.line, field=ref.path,
+                        summary=f"the import block for {addr} is ignored: the configuration does not declare it"))
+                    continue
                 prior[addr] = ResourceState(address=addr, platform_id=str(imp.id))
                 plan.state_sync.append(StateUpdate(op="put", address=addr, platform_id=str(imp.id)))
+        prov.use_watermarks({a: w for a, w in req.state.watermarks.items() if a.startswith(name + ".")})
         if req.refresh:
             live = await prov.read(desired, prior)
         else:
@@ -96,6 +104,8 @@ async def make_plan(req: PlanRequest) -> Plan:
                                               refreshed=req.refresh and not live.not_refreshed, reads=live.reads,
                                               note=live.note))
         plan.diagnostics += [_pd(d) for d in live.diagnostics]
+        plan.manual_actions += live.manual_actions
+        seen_diags, seen_manual = len(live.diagnostics), len(live.manual_actions)
         diffs: list[ObjectDiff] = []
         for addr in dict.fromkeys([*desired, *prior]):
             kind = addr.split(".", 2)[1]
@@ -114,14 +124,23 @@ async def make_plan(req: PlanRequest) -> Plan:
                 plan.state_sync.append(StateUpdate(op="remove", address=addr))
             elif differ.needs_state_sync(diff, prov.normalise) and d is not None:
                 plan.state_sync.append(StateUpdate(
-                    op="put", address=addr, platform_id=addr.split(".", 2)[2], attributes=d.attrs,
+                    op="put", address=addr, platform_id=live.platform_ids.get(
+                        addr, p.platform_id if p is not None else addr.split(".", 2)[2]),
+                    attributes=d.attrs,
                     prevent_destroy=d.prevent_destroy,
                     status="removed" if p is not None and p.status == "removed" else "applied"))
-        plan.changes += prov.plan_changes(diffs, live, now)
+        planned = prov.plan_changes(diffs, live, now)
+        plan.changes += planned
+        plan.reference_costs += review.price_sessions(req.config, prov, planned, desired, prior, live, req.now)
+        # Planning may find more (an object to bind first, a field the platform cannot clear).
+        plan.diagnostics += [_pd(d) for d in live.diagnostics[seen_diags:]]
+        plan.manual_actions += live.manual_actions[seen_manual:]
+        plan.state_sync += live.state_sync
         _prevent_destroy(plan, desired, prior)
 
     if req.targets:
         _apply_targets(plan, req.targets)
+    review.check(plan, req.config.review)
     plan.summary = plan.summarise()
     return plan
 
@@ -160,6 +179,7 @@ def _apply_targets(plan: Plan, targets: list[str]) -> None:
     plan.changes = [c for c in plan.changes if c.address in keep]
     plan.state_sync = [s for s in plan.state_sync if matches_target(s.address, targets)]
     plan.drift = [d for d in plan.drift if matches_target(d.address, targets)]
+    plan.manual_actions = [m for m in plan.manual_actions if matches_target(m.address, targets)]
 
 
 def changes_by_address(plan: Plan) -> dict[str, ResourceChange]:

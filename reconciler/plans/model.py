@@ -72,15 +72,21 @@ class HttpRequest(_Model):
     body: Any = None
     account: str | None = None   # for platforms with several logins (SEC: opc / pse)
     idempotent: bool = True
+    repeat: int = Field(1, ge=1, description="how many requests of this shape are sent; above 1 (ChileMedido "
+                                             "measurement batches) the bodies are built from the source files "
+                                             "at apply time and `body` is a summary of them")
 
 
 class StateUpdate(_Model):
     """What the state records once every request of the change has succeeded.
 
     `op: watermark` advances a meter's measurement watermark (`watermark` holds its fields).
+    `status: pending` with `pending` marks a non-idempotent write in flight or of unknown outcome
+    (recorded before it is sent); `op: restore` takes that mark back after a definite failure,
+    putting the entry back as it was before the mark (or removing it when there was none).
     """
 
-    op: Literal["put", "remove", "watermark"]
+    op: Literal["put", "remove", "watermark", "restore"]
     address: str
     platform_id: str | None = None
     status: Literal["applied", "pending", "removed"] = "applied"
@@ -88,6 +94,9 @@ class StateUpdate(_Model):
     prevent_destroy: bool = False
     meta: dict[str, Any] = {}
     watermark: dict[str, Any] | None = None
+    pending: dict[str, Any] | None = Field(
+        default=None, description="with status pending: the write in flight (operation, request) and/or why "
+                                  "its outcome is unknown (reason)")
 
 
 class ManualAction(_Model):
@@ -161,6 +170,35 @@ class Summary(_Model):
         return bool(self.create or self.update or self.delete or self.replace or self.forget)
 
 
+class SessionCost(_Model):
+    """What one reference session costs under one version of a tariff (decimals as exact text)."""
+
+    excl_vat: str
+    incl_vat: str
+    limited_by: str | None = None     # min_price / max_price when that bound set the total
+
+
+class ReferenceCost(_Model):
+    """A reference session (`review.reference_sessions`) priced before and after a tariff change."""
+
+    session: str
+    tariff: str
+    platform: str
+    address: str
+    currency: str | None = None
+    before: SessionCost | None = None   # None: the tariff is new, or its old form could not be priced
+    after: SessionCost | None = None    # None: the tariff is removed, or could not be priced
+    pct: float | None = None            # change of the price incl. VAT
+    note: str | None = None             # why a side is missing
+
+
+class Policy(_Model):
+    """The review policies (`review:` in the config) this plan was checked against; apply enforces them."""
+
+    max_price_change_pct: float | None = None
+    max_deletions: int | None = None
+
+
 class Plan(_Model):
     format_version: int = PLAN_FORMAT_VERSION
     tool_version: str
@@ -181,6 +219,9 @@ class Plan(_Model):
         default=[], description="state bookkeeping applied with the plan; sends nothing (imports, objects "
                                 "already as declared, objects gone from the platform)")
     summary: Summary = Summary()
+    reference_costs: list[ReferenceCost] = Field(
+        default=[], description="the configured reference sessions priced before and after each tariff change")
+    policy: Policy = Policy()
 
     @property
     def errors(self) -> list[PlanDiagnostic]:
@@ -199,5 +240,5 @@ class Plan(_Model):
                 s.replace += 1
             elif c.action is Action.FORGET:
                 s.forget += 1
-            s.requests += len(c.requests)
+            s.requests += sum(r.repeat for r in c.requests)
         return s

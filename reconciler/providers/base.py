@@ -21,8 +21,8 @@ from typing import Any
 
 from reconciler.config import models
 from reconciler.core.diagnostics import Diagnostic
-from reconciler.plans.model import HttpRequest, ResourceChange, StateUpdate
-from reconciler.state.model import ResourceState
+from reconciler.plans.model import HttpRequest, ManualAction, ResourceChange, StateUpdate
+from reconciler.state.model import ResourceState, Watermark
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,13 @@ class LiveView:
     reads: int = 0
     note: str | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # What only a person can do, found while reading (a meter missing on ChileMedido): plan section.
+    manual_actions: list[ManualAction] = field(default_factory=list)
+    # State bookkeeping learned while reading (sends nothing); applied after the engine's own.
+    state_sync: list[StateUpdate] = field(default_factory=list)
+    # Platform-assigned ids, by address, where they differ from the address's local id (ChileMedido
+    # meter number -> internal id); the engine records them in the state.
+    platform_ids: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -156,6 +163,21 @@ class Provider(abc.ABC):
 
     def counters(self) -> dict[str, int]:
         return {}
+
+    def use_watermarks(self, watermarks: dict[str, Watermark]) -> None:
+        """Called by the planner before `read` with this platform's measurement watermarks."""
+        return None
+
+    def take_notes(self) -> list[str]:
+        """Messages for the user gathered while applying (clock corrections, platform warnings);
+        the executor collects them once every change has run. Each call returns new ones only."""
+        return []
+
+    def tariff_for_pricing(self, attrs: dict[str, Any]) -> dict[str, Any] | None:
+        """A tariff's attributes (desired, live or last applied) as an OCPI 2.2.1 Tariff, for the
+        reference-session costs of the review; None when it cannot be priced. The default suits
+        providers whose tariff attributes keep the OCPI names (the config's neutral model does)."""
+        return attrs
 
     async def aclose(self) -> None:
         return None

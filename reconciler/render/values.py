@@ -54,4 +54,6 @@ def request_line(r: dict[str, Any]) -> str:
     if r["method"] == "PATCH" and isinstance(body, dict):
         keys = [k for k in body if k != "last_updated"]
         line += "  {" + ", ".join(keys) + (", last_updated}" if "last_updated" in body else "}")
+    if r.get("repeat", 1) > 1:
+        line += f"  x{r['repeat']}"
     return line

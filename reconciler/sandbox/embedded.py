@@ -1,6 +1,7 @@
 """The in-process sandbox behind `url: sandbox`: simulator apps opened on a data directory, cached.
 
-The providers call `siem_app_for(data_dir, ...)` and drive the returned ASGI app through
+The providers call `siem_app_for(data_dir, ...)` (`sec_app_for`, `medido_app_for` for the other
+platforms) and drive the returned ASGI app through
 `httpx.ASGITransport`, so `plan`/`apply` work with no network and no real credentials. The data,
 faults and request log live in the same files `reconciler sandbox serve` uses (see `serve.py`),
 so an operator can inspect or fault an embedded sandbox with the same tools.
@@ -25,13 +26,18 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from reconciler.sandbox import chilemedido
+from reconciler.sandbox import sec as sec_sim
 from reconciler.sandbox.datastore import JournaledStore
 from reconciler.sandbox.faults import FaultController
 from reconciler.sandbox.requestlog import RequestLog
+from reconciler.sandbox.sec_catalogue import DEMO_ACCOUNTS as SEC_DEMO_ACCOUNTS
+from reconciler.sandbox.sec_catalogue import Settings as SecSettings
 from reconciler.sandbox.serve import DEMO_API_KEY, DEMO_TOKEN, SIEM_PREFIX, Files
 from reconciler.sandbox.siem import create_app
 
-__all__ = ["DEMO_API_KEY", "DEMO_TOKEN", "close_all", "siem_app_for"]
+__all__ = ["DEMO_API_KEY", "DEMO_TOKEN", "close_all", "medido_app_for", "medido_demo_refresh_token", "siem_app_for",
+           "SEC_DEMO_ACCOUNTS", "sec_app_for"]
 
 
 @dataclass
@@ -46,6 +52,10 @@ class _Site:
     apps: dict[int, Starlette] = field(default_factory=dict)  # by token TTL
 
     def close(self) -> None:
+        for app in self.apps.values():
+            measurements = getattr(app.state, "measurements", None)
+            if measurements is not None:
+                measurements.close()
         self.store.close()
         self.log.close()
 
@@ -89,6 +99,40 @@ def siem_app_for(
                 site.store, faults=site.faults, log=site.log, api_keys=site.api_keys, tokens=site.tokens,
                 token_ttl=token_ttl, prefix=SIEM_PREFIX, hang_raises=True, flavour=flavour,
             )
+        return app
+
+
+def medido_app_for(data_dir: Path) -> Starlette:
+    """The ChileMedido simulator on `data_dir`: input API under `/api/v1`, output API under `/output`
+    (files `chilemedido.*`, measurements in `chilemedido.measurements.jsonl`)."""
+    with _lock:
+        site = _site(data_dir, "chilemedido")
+        app = site.apps.get(0)
+        if app is None:
+            log = chilemedido.MeasurementLog(Path(data_dir).resolve() / "chilemedido.measurements.jsonl")
+            app = site.apps[0] = chilemedido.create_app(site.store, faults=site.faults, log=site.log,
+                                                        measurements=log, hang_raises=True)
+        return app
+
+
+def medido_demo_refresh_token(app: Starlette) -> str:
+    """A fresh refresh token of the demo provider (meters "29" and "30"), valid for the usual two months."""
+    token: str = app.state.simulator.mint_refresh_token(chilemedido.DEMO_PROVIDER)
+    return token
+
+
+def sec_app_for(data_dir: Path, *, accounts: dict[str, tuple[str, str]]) -> Starlette:
+    """The SEC simulator on `data_dir` (files `sec.*`, switches in `sec.settings.json`). `accounts`
+    (opc/pse -> (RUT, password)) are registered as if created on the SEC web site: a RUT never seen
+    gets that password; a known RUT keeps its own, so a wrong password is refused."""
+    with _lock:
+        site = _site(data_dir, "sec")
+        app = site.apps.get(0)
+        if app is None:
+            settings = SecSettings(Path(data_dir).resolve() / "sec.settings.json")
+            app = site.apps[0] = sec_sim.create_app(site.store, faults=site.faults, log=site.log, settings=settings,
+                                                    hang_raises=True)
+        sec_sim.register_accounts(app, accounts)
         return app
 
 

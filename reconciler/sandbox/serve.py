@@ -1,7 +1,8 @@
 """`reconciler sandbox serve`: the platform simulators as one HTTP server on the loopback interface.
 
-Each simulator is mounted at its own path (`/siem` now; `/sec` and `/chilemedido` later: one line
-each in `SIMULATORS`), so the SIEM base URL is `http://127.0.0.1:PORT/siem/ocpi/2.2.1`. A
+Each simulator is mounted at its own path (`/siem`, `/sec`, `/chilemedido`: one line each in
+`SIMULATORS`), so the SIEM base URL is `http://127.0.0.1:PORT/siem/ocpi/2.2.1` and SEC's
+`http://127.0.0.1:PORT/sec` (switches in `sec.settings.json`). A
 simulator keeps its files in the data directory, named after its mount:
 
     <name>.json (+ .journal, .lock)   data (JournaledStore)
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import os
 import socket
 import threading
 import time
@@ -32,6 +34,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
+from reconciler.sandbox import chilemedido, sec, sec_catalogue
 from reconciler.sandbox.datastore import JournaledStore
 from reconciler.sandbox.faults import FaultController
 from reconciler.sandbox.requestlog import RequestLog
@@ -41,6 +44,7 @@ DEMO_API_KEY = "sandbox-demo-key"
 DEMO_TOKEN = "sandbox-demo-token"
 DEMO_PARTY = ("CO", "ABC")
 SIEM_PREFIX = "/ocpi/2.2.1"
+MEDIDO_TOKEN_FILE = "chilemedido.demo-refresh-token"
 
 
 @dataclass(frozen=True)
@@ -75,10 +79,31 @@ def _siem(data_dir: Path, options: Options) -> Starlette:
     )
 
 
+def _chilemedido(data_dir: Path, options: Options) -> Starlette:
+    store, faults, log = Files.of(data_dir, "chilemedido").open()
+    app = chilemedido.create_app(store, faults=faults, log=log,
+                                 measurements=chilemedido.MeasurementLog(data_dir / "chilemedido.measurements.jsonl"))
+    # What a ChileMedido administrator hands out: a refresh token of the demo provider, readable by this user only.
+    token_file = data_dir / MEDIDO_TOKEN_FILE
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(app.state.simulator.mint_refresh_token(chilemedido.DEMO_PROVIDER) + "\n")
+    return app
+
+
+def _sec(data_dir: Path, options: Options) -> Starlette:
+    store, faults, log = Files.of(data_dir, "sec").open()
+    return sec.create_app(store, faults=faults, log=log, settings=sec_catalogue.Settings(data_dir / "sec.settings.json"))
+
+
 # mount name -> factory; a new simulator is one line here.
 SIMULATORS: dict[str, Callable[[Path, Options], Starlette]] = {
     "siem": _siem,
+    "chilemedido": _chilemedido,
+    "sec": _sec,
 }
+# mount name -> the path of its API below the mount (shown by the index at `/`)
+BASE_PATHS = {"siem": SIEM_PREFIX, "chilemedido": chilemedido.INPUT_PREFIX}
 
 
 def build_apps(
@@ -114,6 +139,8 @@ def close_apps(apps: dict[str, ASGIApp]) -> None:
             state.store.close()
         with contextlib.suppress(AttributeError):
             state.log.close()
+        with contextlib.suppress(AttributeError):
+            state.measurements.close()
 
 
 def root_app(apps: dict[str, ASGIApp]) -> Starlette:
@@ -121,7 +148,7 @@ def root_app(apps: dict[str, ASGIApp]) -> Starlette:
 
     async def index(request: Request) -> JSONResponse:
         base = f"{request.url.scheme}://{request.url.netloc}"
-        return JSONResponse({name: f"{base}/{name}" + (SIEM_PREFIX if name == "siem" else "") for name in apps})
+        return JSONResponse({name: f"{base}/{name}" + BASE_PATHS.get(name, "") for name in apps})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -96,6 +96,10 @@ class Watermark(_Model):
     """Unix seconds of the newest measurement the platform accepted."""
     rows: int = 0
     updated_at: datetime | None = None
+    in_flight: dict[str, Any] | None = None
+    """The request being sent when this was recorded (its first/last timestamp and size): set
+    before a non-idempotent upload leaves, cleared once it is answered. Still set on load means its
+    outcome is unknown (a crash, a lost answer): it is settled before anything more is sent."""
 
     _utc = field_validator("updated_at")(_to_utc)
 

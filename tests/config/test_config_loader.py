@@ -165,7 +165,7 @@ def test_unknown_nested_field(tmp_path: Path) -> None:
 def test_unknown_field_without_a_close_name_lists_the_valid_ones(tmp_path: Path) -> None:
     d = one_error(tmp_path, {"a.yaml": "review: {colour: blue}\n"})
     assert d.summary == "unknown field 'colour'"
-    assert d.detail == "valid fields: max_price_change_pct, max_deletions"
+    assert d.detail == "valid fields: max_price_change_pct, max_deletions, reference_sessions, pricing_rules"
 
 
 def test_unknown_and_misplaced_top_level(tmp_path: Path) -> None:

@@ -24,7 +24,8 @@ def test_served_over_http_on_loopback(tmp_path: Path) -> None:
         async def scenario() -> None:
             async with httpx.AsyncClient(base_url=url, timeout=5) as c:
                 index = (await c.get("/")).json()
-                assert index == {"siem": f"{url}{BASE}"}
+                assert index["siem"] == f"{url}{BASE}"
+                assert index["sec"] == f"{url}/sec"
                 r = await c.post(f"{BASE}/auth/token", headers={"x-api-key": "k", "Content-Type": "application/json"})
                 assert r.status_code == 200
                 h = {"Authorization": f"Bearer {r.json()['access_token']}"}

@@ -1,0 +1,96 @@
+"""What a plan carries for its reviewers, and the review policies apply enforces.
+
+The planner calls `price_sessions` for each platform's planned changes (reference-session costs
+before and after each tariff change) and `check` once the plan is complete (records the policies
+from `review:` in the plan and warns about what apply will refuse). `apply` calls `refusals`
+before anything is sent: a price change above `review.max_price_change_pct` (unless the operator
+passed `--allow-large-price-change`) and more removals than `review.max_deletions` stop it, each
+with what and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from reconciler.config import models
+from reconciler.core.diagnostics import Diagnostic
+from reconciler.plans.model import Action, Plan, PlanDiagnostic, Policy, ReferenceCost, ResourceChange
+from reconciler.providers.base import Desired, LiveView, Provider
+from reconciler.state.model import ResourceState
+from reconciler.tariffs import review as tariff_review
+
+ALLOW_FLAG = "--allow-large-price-change"
+
+
+def price_sessions(config: models.Config, prov: Provider, planned: Sequence[ResourceChange],
+                   desired: dict[str, Desired], prior: dict[str, ResourceState], live: LiveView,
+                   now: dt.datetime) -> list[ReferenceCost]:
+    def before(address: str) -> dict[str, Any] | None:
+        attrs = live.objects.get(address)
+        if attrs is None and address in prior:
+            attrs = prior[address].attributes
+        return prov.tariff_for_pricing(attrs) if attrs else None
+
+    def after(address: str) -> dict[str, Any] | None:
+        d = desired.get(address)
+        return prov.tariff_for_pricing(d.attrs) if d is not None else None
+
+    return tariff_review.reference_costs(config.review, planned, before, after, now)
+
+
+def check(plan: Plan, review: models.Review | None) -> None:
+    """Record the policies in the plan, keep the session costs of changes still in it (after
+    --target), and add a warning for each thing apply will refuse."""
+    kept = {c.address for c in plan.changes}
+    plan.reference_costs = [r for r in plan.reference_costs if r.address in kept]
+    if review is not None:
+        pct = review.max_price_change_pct
+        plan.policy = Policy(max_price_change_pct=None if pct is None else float(pct),
+                             max_deletions=review.max_deletions)
+    for summary, detail in _findings(plan):
+        plan.diagnostics.append(PlanDiagnostic(severity="warning", summary=f"apply will refuse this plan: {summary}",
+                                               detail=detail, field=_policy_field(summary)))
+
+
+def _policy_field(summary: str) -> str:
+    return "review.max_deletions" if "review.max_deletions" in summary else "review.max_price_change_pct"
+
+
+def refusals(plan: Plan, review: models.Review | None, allow_large_price_change: bool = False) -> list[Diagnostic]:
+    """Errors for every policy this plan breaks, pointing at where the policy is set; empty when apply
+    may go on."""
+    out = []
+    for summary, detail in _findings(plan):
+        field = _policy_field(summary)
+        if allow_large_price_change and field == "review.max_price_change_pct":
+            continue
+        ref = review.source(field.split(".", 1)[1]) if review is not None else None
+        out.append(Diagnostic.error(f"refusing to apply: {summary}", detail=detail, field=field,
+                                    file=ref.file if ref and ref.file else None, line=ref.line if ref else None))
+    return out
+
+
+def _findings(plan: Plan) -> list[tuple[str, str]]:
+    out = []
+    limit = plan.policy.max_price_change_pct
+    if limit is not None:
+        large = [f"tariff {pc.tariff} on {pc.platform}: {pc.component} {pc.before} -> {pc.after} "
+                 f"({pc.pct:+.2f}%)" for c in plan.changes for pc in c.price_changes
+                 if pc.pct is not None and abs(pc.pct) > limit]
+        large += [f"tariff {r.tariff} on {r.platform}: reference session '{r.session}' "
+                  f"{r.before.incl_vat if r.before else '?'} -> {r.after.incl_vat if r.after else '?'} "
+                  f"({r.pct:+.2f}%)" for r in plan.reference_costs if r.pct is not None and abs(r.pct) > limit]
+        if large:
+            out.append((f"{len(large)} price change(s) exceed review.max_price_change_pct ({limit:g}%)",
+                        "\n".join(large) + f"\nCheck the new prices, then apply with {ALLOW_FLAG}, or raise "
+                                           "review.max_price_change_pct in the configuration."))
+    most = plan.policy.max_deletions
+    if most is not None:
+        removed = [c.address for c in plan.changes if c.action in (Action.DELETE, Action.REPLACE)]
+        if len(removed) > most:
+            out.append((f"it removes {len(removed)} objects, more than review.max_deletions ({most})",
+                        "\n".join(removed) + "\nApply fewer removals at a time (--target ADDRESS), or raise "
+                                             "review.max_deletions in the configuration."))
+    return out

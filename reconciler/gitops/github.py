@@ -1,0 +1,122 @@
+"""The GitHub REST API calls reconciler makes: find, create and edit the one sticky plan comment.
+
+Issue comments (a pull request is an issue):
+    GET   {api}/repos/{owner}/{repo}/issues/{number}/comments?per_page=100   pages linked by `Link: rel="next"`
+    POST  {api}/repos/{owner}/{repo}/issues/{number}/comments                {"body": ...} -> 201
+    PATCH {api}/repos/{owner}/{repo}/issues/comments/{comment_id}            {"body": ...} -> 200
+The sticky comment is the first one whose body starts with the hidden marker
+(`render.markdown.MARKER`): it is edited in place, so a pull request never gets a second one.
+Requests go through `providers.http.PlatformClient` (retries on 5xx/429 for the idempotent GET and
+PATCH, never a blind repeat of the POST; TLS always verified; the transport injectable for tests).
+Failures raise `GitHubError` with what was attempted and what to do; the token never appears.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from reconciler.providers import errors
+from reconciler.providers.http import PlatformClient
+
+API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+PER_PAGE = 100
+MAX_PAGES = 100   # 10,000 comments: far beyond any pull request; bounds the loop
+_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+class GitHubError(Exception):
+    """A GitHub API call failed; `str()` says which call, the answer, and what to check."""
+
+
+class TokenAuth:
+    """`Authorization: Bearer <token>`; a 401 cannot be cured by asking again."""
+
+    def __init__(self, token: str) -> None:
+        self._value = f"Bearer {token}"
+
+    async def headers(self, client: PlatformClient) -> dict[str, str]:
+        return {"Authorization": self._value}
+
+    def invalidate(self, rejected: str | None) -> None:
+        return None
+
+
+@dataclass
+class Upserted:
+    created: bool
+    id: int
+    url: str
+
+
+class GitHub:
+    def __init__(self, api_url: str, token: str, *, transport: Any = None, timeout: float = 30.0,
+                 retries: int = 3, retry_delay: float = 1.0) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.client = PlatformClient(platform="github", base_url=self.api_url, auth=TokenAuth(token),
+                                     transport=transport, timeout=timeout, retries=retries,
+                                     retry_delay=retry_delay, concurrency=1)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def _call(self, what: str, method: str, path: str, body: Any = None) -> Any:
+        try:
+            resp = await self.client.request(method, path, json_body=body, headers=API_HEADERS)
+        except errors.PlatformError as exc:
+            raise GitHubError(f"{what} failed: {exc}{_hint(exc)}") from None
+        return resp
+
+    async def find_comment(self, repo: str, number: int, marker: str) -> dict[str, Any] | None:
+        """The first comment of the pull request whose body starts with `marker`, reading every page."""
+        path = f"repos/{repo}/issues/{number}/comments?per_page={PER_PAGE}"
+        for _ in range(MAX_PAGES):
+            resp = await self._call(f"reading the comments of {repo}#{number}", "GET", path)
+            if not isinstance(resp.body, list):
+                raise GitHubError(f"reading the comments of {repo}#{number}: expected a list, got "
+                                  f"{type(resp.body).__name__}")
+            for comment in resp.body:
+                if isinstance(comment, dict) and str(comment.get("body") or "").lstrip().startswith(marker):
+                    return comment
+            found = _NEXT.search(resp.headers.get("link") or "")
+            if found is None:
+                return None
+            path = self._same_origin(found.group(1))
+        raise GitHubError(f"{repo}#{number} has more than {MAX_PAGES * PER_PAGE} comments; stopped looking")
+
+    def _same_origin(self, url: str) -> str:
+        """A pagination link, only if it points at the API the token is meant for."""
+        mine, theirs = urlsplit(self.api_url), urlsplit(url)
+        if (theirs.scheme, theirs.netloc) != (mine.scheme, mine.netloc):
+            raise GitHubError(f"refusing to follow a pagination link to {theirs.scheme}://{theirs.netloc} "
+                              f"(the API is {mine.scheme}://{mine.netloc})")
+        return url
+
+    async def upsert_comment(self, repo: str, number: int, body: str, marker: str) -> Upserted:
+        """Edit the sticky comment if there is one, else create it."""
+        existing = await self.find_comment(repo, number, marker)
+        if existing is not None:
+            resp = await self._call(f"editing comment {existing.get('id')} on {repo}#{number}", "PATCH",
+                                    f"repos/{repo}/issues/comments/{existing.get('id')}", {"body": body})
+            created = False
+        else:
+            resp = await self._call(f"commenting on {repo}#{number}", "POST",
+                                    f"repos/{repo}/issues/{number}/comments", {"body": body})
+            created = True
+        data = resp.body if isinstance(resp.body, dict) else {}
+        return Upserted(created=created, id=int(data.get("id") or (existing or {}).get("id") or 0),
+                        url=str(data.get("html_url") or ""))
+
+
+def _hint(exc: errors.PlatformError) -> str:
+    status = getattr(exc, "status", None)
+    if status == 401:
+        return ". The token was refused: check the action's github-token input."
+    if status == 403:
+        return (". The token may not write to this pull request: the workflow needs `permissions: "
+                "pull-requests: write` (a pull request from a fork only gets a read-only token).")
+    if status == 404:
+        return ". Not found: check the repository and pull request number, and that the token can see them."
+    return ""

@@ -1,0 +1,263 @@
+"""The ChileMedido provider: meters checked, measurements uploaded exactly once.
+
+Addresses: `<p>.meter.<number>` for each meter declared on the platform, and
+`<p>.measurements.<number>` for a meter with a `measurements` source. Reading is `refresh`,
+turning it into changes `planning`, sending the measurements `upload`; authentication `auth`,
+the wire names `wire`. Offline checks (`validate`): the refresh token's expiry (read from its JWT
+`exp`: a warning under 14 days, an error once expired), the token cache kept outside the
+repository, and value columns mapped to declared sensors. Called by the engine.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reconciler.config import models
+from reconciler.config.validation import did_you_mean
+from reconciler.core.diagnostics import Diagnostic
+from reconciler.plans.model import HttpRequest, ResourceChange, StateUpdate
+from reconciler.providers import errors
+from reconciler.providers.base import Desired, LiveView, ObjectDiff, Ownership, Provider
+from reconciler.providers.chilemedido import auth, planning, refresh
+from reconciler.providers.chilemedido.upload import Uploader
+from reconciler.providers.http import PlatformClient
+from reconciler.state.model import ResourceState, Watermark
+
+SANDBOX_HOST = "http://sandbox.chilemedido.invalid"
+DAY = 86400.0
+
+
+def repository_root(start: Path) -> Path | None:
+    """The git work tree holding `start`, if any."""
+    for folder in (start.resolve(), *start.resolve().parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+class MedidoProvider(Provider):
+    type = "chilemedido"
+
+    def __init__(self, platform: models.Platform, *, sandbox_dir: Path | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(platform, sandbox_dir=sandbox_dir)
+        assert isinstance(platform, models.ChileMedidoPlatform)
+        self.cfg: models.ChileMedidoPlatform = platform
+        self._transport = transport
+        self._client: PlatformClient | None = None
+        self._output: PlatformClient | None = None
+        self.root = Path(".")
+        self.watermarks: dict[str, Watermark] = {}
+        self.blocked: dict[str, str] = {}
+        self.dictionary: set[str] = set()   # GET /sensor-name-list, as last read
+        self.uploader = Uploader(self)
+
+    # --- offline ---------------------------------------------------------------------------------
+    def ownership(self, kind: str) -> Ownership:
+        return Ownership()
+
+    def _meters(self, config: models.Config) -> list[models.Meter]:
+        return [m for m in config.meters if m.platform == self.name]
+
+    def desired(self, config: models.Config) -> dict[str, Desired]:
+        self.root = config.root
+        out: dict[str, Desired] = {}
+        for meter in self._meters(config):
+            m_addr = f"{self.name}.meter.{meter.number}"
+            keep = bool(meter.lifecycle and meter.lifecycle.prevent_destroy)
+            out[m_addr] = Desired(m_addr, "meter", {"sensors": sorted(set(meter.sensors))}, origin=meter,
+                                  identity={"meter": f"meter {meter.number}"}, prevent_destroy=keep,
+                                  meta={"number": meter.number})
+            if meter.measurements is not None:
+                s_addr = f"{self.name}.measurements.{meter.number}"
+                spec = meter.measurements
+                if not spec.columns:   # the default: a column per sensor, named after it
+                    spec = spec.model_copy(update={"columns": {s: s for s in meter.sensors}})
+                shown = os.path.relpath(spec.path, config.root)
+                out[s_addr] = Desired(s_addr, "measurements", {"source": shown}, parent=m_addr, origin=meter,
+                                      meta={"number": meter.number, "spec": spec})
+        return out
+
+    def validate(self, config: models.Config) -> list[Diagnostic]:
+        diags = self._token_checks(config)
+        for meter in self._meters(config):
+            spec = meter.measurements
+            if spec is None:
+                continue
+            if not spec.columns and not meter.sensors:
+                ref = meter.source("measurements")
+                diags.append(Diagnostic.error("measurements needs columns (CSV column -> sensor name) or the meter's "
+                                              "sensors (then each is read from a column named after it)",
+                                              file=ref.file or None, line=ref.line, field=ref.path))
+            for column, sensor in spec.columns.items():
+                if sensor not in meter.sensors:
+                    ref = meter.source("measurements", "columns", column)
+                    diags.append(Diagnostic.error(
+                        f"column '{column}' maps to the sensor '{sensor}', which is not in this meter's sensors"
+                        f"{did_you_mean(sensor, list(meter.sensors))}", file=ref.file or None, line=ref.line,
+                        field=ref.path))
+        return diags
+
+    def _cache(self) -> auth.TokenCache | None:
+        path = self.cfg.token_cache
+        return auth.TokenCache(Path(path), str(self.cfg.url)) if path is not None else None
+
+    def _token_checks(self, config: models.Config) -> list[Diagnostic]:
+        plat, diags = self.cfg, []
+        ref = plat.source("refresh_token") if plat.refresh_token is not None else plat.source()
+        cache, cached = self._cache(), None
+        if cache is not None:
+            cref = plat.source("token_cache")
+            repo = repository_root(config.root)
+            inside = [r for r in (repo, config.root.resolve()) if r is not None and cache.path.resolve().is_relative_to(r)]
+            if inside:
+                diags.append(Diagnostic.error(
+                    f"token_cache {cache.path} is inside {inside[0]}: a refresh token must never be committed",
+                    detail="Put it outside the repository, e.g. ~/.config/reconciler/chilemedido.token",
+                    file=cref.file or None, line=cref.line, field=cref.path))
+            try:
+                cached = cache.load()
+            except auth.CacheError as exc:
+                diags.append(Diagnostic.error(str(exc), file=cref.file or None, line=cref.line, field=cref.path))
+        configured = plat.refresh_token.get_secret_value() if plat.refresh_token is not None else None
+        token = auth.newest(configured, cached)
+        if token is None:
+            if not plat.is_sandbox:
+                diags.append(Diagnostic.error(
+                    f"platform '{self.name}' has no refresh token", file=ref.file or None, line=ref.line,
+                    field=f"platforms.{self.name}.refresh_token",
+                    detail="Set refresh_token: ${env:CHILEMEDIDO_REFRESH_TOKEN} with the token a ChileMedido "
+                           "administrator issued for this gateway."))
+            return diags
+        exp = auth.expiry(token)
+        where = dict(file=ref.file or None, line=ref.line, field=ref.path or f"platforms.{self.name}.refresh_token")
+        renew = ("Ask a ChileMedido administrator for a new refresh token for this gateway (valid for two months) and "
+                 "put it where refresh_token points." + ("" if cache else " With token_cache set, reconciler keeps the "
+                                                          "newest token itself as long as it runs every two months."))
+        if exp is None:
+            diags.append(Diagnostic.warning("the ChileMedido refresh token is not a JWT: when it expires cannot be "
+                                            "checked", **where))
+        elif exp <= time.time():
+            diags.append(Diagnostic.error(f"the ChileMedido refresh token expired on {_date(exp)}", detail=renew,
+                                          **where))
+        elif exp - time.time() < auth.WARN_DAYS * DAY:
+            days = int((exp - time.time()) // DAY)
+            diags.append(Diagnostic.warning(f"the ChileMedido refresh token expires in {days} days ({_date(exp)})",
+                                            detail=renew, **where))
+        return diags
+
+    # --- network ---------------------------------------------------------------------------------
+    @property
+    def client(self) -> PlatformClient:
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    @property
+    def output(self) -> PlatformClient | None:
+        """The output API client, when the platform configures one."""
+        if self._output is None and self.cfg.output is not None:
+            self._output = self._make_output()
+        return self._output
+
+    def _sandbox_app(self) -> Any:
+        from reconciler.sandbox import embedded
+
+        assert self.sandbox_dir is not None, "the sandbox needs a data directory"
+        return embedded.medido_app_for(Path(self.sandbox_dir))
+
+    def _common(self) -> dict[str, Any]:
+        p = self.cfg
+        return dict(platform=self.name, timeout=float(p.timeout), retries=int(p.retries),
+                    retry_delay=float(p.retry_delay), concurrency=int(p.concurrency))
+
+    def _make_client(self) -> PlatformClient:
+        from reconciler.sandbox import chilemedido as sandbox
+
+        plat, transport, base = self.cfg, self._transport, str(self.cfg.url)
+        token = plat.refresh_token.get_secret_value() if plat.refresh_token is not None else None
+        if plat.is_sandbox:
+            from reconciler.sandbox import embedded
+
+            app = self._sandbox_app()
+            transport, base = httpx.ASGITransport(app=app), SANDBOX_HOST + sandbox.INPUT_PREFIX
+            token = token or embedded.medido_demo_refresh_token(app)
+        cache = self._cache()
+        try:
+            token = auth.newest(token, cache.load() if cache is not None else None)
+        except auth.CacheError as exc:
+            raise errors.AuthError(str(exc), status=0, platform=self.name) from None
+        if token is None:
+            raise errors.AuthError(f"platform '{self.name}' has no refresh token configured", status=0,
+                                   platform=self.name)
+        return PlatformClient(base_url=base, auth=auth.RefreshTokenAuth(token, cache=cache), transport=transport,
+                              **self._common())
+
+    def _make_output(self) -> PlatformClient:
+        from reconciler.sandbox import chilemedido as sandbox
+
+        out = self.cfg.output
+        assert out is not None
+        transport, base = self._transport, out.url
+        token = out.token.get_secret_value() if out.token is not None else None
+        if out.url == "sandbox":
+            app = self._sandbox_app()
+            transport, base = httpx.ASGITransport(app=app), SANDBOX_HOST + sandbox.OUTPUT_PREFIX
+            token = token or sandbox.DEMO_CONSUMER_TOKEN
+            app.state.simulator.register_consumer(token)   # as if the administrator had created this consumer
+        if token is None:
+            raise errors.AuthError(f"platform '{self.name}': output.token is not set", status=0, platform=self.name)
+        return PlatformClient(base_url=base, auth=auth.ConsumerToken(token), transport=transport, **self._common())
+
+    async def aclose(self) -> None:
+        for c in (self._client, self._output):
+            if c is not None:
+                await c.aclose()
+        self._client = self._output = None
+
+    def counters(self) -> dict[str, int]:
+        if self._client is None:
+            return {}
+        c = self._client.counters
+        return {"reads": c.reads, "writes": c.writes, "retries": c.retries, "auth": c.auth}
+
+    def use_watermarks(self, watermarks: dict[str, Watermark]) -> None:
+        self.watermarks = dict(watermarks)
+
+    async def read(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
+        self.blocked = {}
+        return await refresh.read(self, desired, prior)
+
+    def view_from_state(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
+        """`--no-refresh`: meters as the state recorded them; the measurement files are still read."""
+        self.blocked = {}
+        return refresh.offline(self, desired, prior)
+
+    def plan_changes(self, diffs: list[ObjectDiff], live: LiveView, now: str) -> list[ResourceChange]:
+        return planning.plan(self, diffs, live)
+
+    async def send(self, request: HttpRequest) -> Any:
+        resp = await self.client.request(request.method, request.path, json_body=request.body,
+                                         idempotent=request.idempotent)
+        return resp.body
+
+    async def apply_change(self, change: ResourceChange, planned_at: str, now: Any, record: Any) -> list[StateUpdate]:
+        if change.kind == "measurements" and change.requests:
+            await self.uploader.run(change, record)
+            # Each accepted request already moved the watermark; what is left is the entry itself
+            # (which also replaces the executor's pending mark of this change).
+            return [u for u in change.state_updates if u.op == "put"]
+        return list(change.state_updates)   # meters never carry requests: nothing to send
+
+    def take_notes(self) -> list[str]:
+        notes, self.uploader.notes = self.uploader.notes, []
+        return notes
+
+
+def _date(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ts))

@@ -1,0 +1,1 @@
+"""SEC Chile, "Plataforma de Interoperabilidad" (electromovilidad): EVSEs, connectors and tariffs."""

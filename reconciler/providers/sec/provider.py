@@ -1,0 +1,225 @@
+"""The SEC (Chile) provider: desired resources from the config, the state as "live", sending requests.
+
+Resources (stations themselves are registered on the SEC web site, not through the API):
+
+    <p>.evse.<station>/<evse uid>                  bound to SEC's evse_uid (import)
+    <p>.connector.<station>/<evse uid>/<id>        bound to SEC's connector_id (import)
+    <p>.tariff.<tariff>@<station>/<evse uid>/<id>  one SEC tariff per connector using the tariff
+
+SEC has no read endpoint, so `read` reads nothing: the last applied state stands in for live,
+every address is reported as not refreshed, and the plan diffs the configuration against what
+was last sent. Each request goes out under the account that owns its fields (OPC or PSE), each
+account with its own session (`auth.SecSession`). Turning diffs into requests lives in `planner`.
+Called by the engine through the `Provider` interface (contracts in `providers.base`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reconciler.config import models
+from reconciler.config.sec import normalise_rut, rut_problem
+from reconciler.core import redact
+from reconciler.core.diagnostics import Diagnostic
+from reconciler.plans.model import Action, HttpRequest, ResourceChange, StateUpdate
+from reconciler.providers import errors
+from reconciler.providers.base import Desired, LiveView, ObjectDiff, Ownership, Provider
+from reconciler.providers.http import PlatformClient
+from reconciler.providers.sec import planner, resources, tariffs, wire
+from reconciler.providers.sec.auth import SecSession
+from reconciler.state.model import ResourceState
+
+SANDBOX_BASE = "http://sandbox.sec.invalid"
+NOT_REFRESHED = "SEC has no read API, so its resources were not refreshed: the plan compares the configuration " \
+                "with what reconciler last sent (the state)"
+
+
+class SecProvider(Provider):
+    type = "sec"
+
+    def __init__(self, platform: models.Platform, *, sandbox_dir: Path | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(platform, sandbox_dir=sandbox_dir)
+        assert isinstance(platform, models.SecPlatform)
+        self.sec: models.SecPlatform = platform
+        self._transport = transport
+        self._clients: dict[str, PlatformClient] = {}
+        self.sessions: dict[str, SecSession] = {}
+        self.config_root: Path | None = None
+
+    # --- offline -------------------------------------------------------------------------------
+    def ownership(self, kind: str) -> Ownership:
+        return Ownership(observed=wire.OBSERVED_CONNECTOR) if kind == "connector" else Ownership()
+
+    def normalise(self, kind: str, field_name: str, value: Any) -> Any:
+        return resources.canon(field_name, value)
+
+    def validate(self, config: models.Config) -> list[Diagnostic]:
+        out: list[Diagnostic] = []
+        for account in (wire.OPC, wire.PSE):
+            block = getattr(self.sec, account)
+            if block is not None and block.username is not None:
+                problem = rut_problem(block.username.get_secret_value())
+                if problem is not None:
+                    ref = self.sec.source(account, "username")
+                    out.append(Diagnostic.error(f"the {account.upper()} username {problem}", file=ref.file or None,
+                                                line=ref.line, field=ref.path or None))
+        used = resources.tariffs_used(self.name, config)
+        if used and self.sec.prices_include_vat is None:
+            ref = self.sec.source()
+            out.append(Diagnostic.error(
+                f"platform '{self.name}' carries tariffs, so it needs prices_include_vat: true when the prices "
+                "sent to SEC include VAT (IVA), false when they do not", file=ref.file or None, line=ref.line,
+                field=ref.path or None,
+                detail="The SEC documents do not say which; reconciler will not guess."))
+        for tariff in used.values():
+            out += tariffs.problems(tariff, self.sec)
+        out += resources.duplicate_uses(self.name, config)
+        return out
+
+    def desired(self, config: models.Config) -> dict[str, Desired]:
+        self.config_root = config.root
+        return resources.desired(self.name, self.sec, config)
+
+    # --- "reading": the state is the only record -----------------------------------------------
+    async def read(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
+        return self.view_from_state(desired, prior)
+
+    def view_from_state(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
+        note = NOT_REFRESHED
+        if resources.tariffs_in(desired) and self.sec.prices_include_vat is not None:
+            note += "; " + tariffs.vat_note(self.sec)
+        view = LiveView(note=note)
+        unknown = []
+        for addr in dict.fromkeys([*desired, *prior]):
+            rs = prior.get(addr)
+            view.objects[addr] = resources.live_from_state(addr, rs)
+            if rs is not None and rs.platform_id:
+                view.platform_ids[addr] = rs.platform_id
+            if rs is not None and rs.status == "applied" and not rs.platform_id and ".tariff." in addr:
+                unknown.append(addr)
+        view.not_refreshed = list(view.objects)
+        if unknown:
+            view.diagnostics.append(Diagnostic.warning(
+                f"{len(unknown)} SEC tariff{' was' if len(unknown) == 1 else 's were'} created but SEC did not answer "
+                "with their IDs "
+                f"({', '.join(unknown[:3])}{', ...' if len(unknown) > 3 else ''}); before one of them can be "
+                f"changed or deleted, read its ID on the SEC web site and run: {self.command('import', '<address>', '<tariff_id>')}"))
+        return view
+
+    def command(self, *args: str) -> str:
+        """A `reconciler ...` command line for the user, pointing at this configuration."""
+        rel = os.path.relpath(self.config_root) if self.config_root is not None else "."
+        if args[:2] == ("sandbox", "sec-catalogue"):
+            return "reconciler sandbox sec-catalogue" + ("" if rel == "." else f" {rel}")
+        return "reconciler " + " ".join(args) + ("" if rel == "." else f" --config {rel}")
+
+    def plan_changes(self, diffs: list[ObjectDiff], live: LiveView, now: str) -> list[ResourceChange]:
+        return planner.plan(self, diffs, live)
+
+    # --- network -------------------------------------------------------------------------------
+    def _credentials(self, account: str) -> tuple[str, str]:
+        block = getattr(self.sec, account)
+        if block is None:
+            raise errors.AuthError(f"platform '{self.name}' has no {account} account: add platforms.{self.name}."
+                                   f"{account} (username: RUT, password)", status=0, platform=self.name)
+        user = block.username.get_secret_value() if block.username is not None else None
+        password = block.password.get_secret_value() if block.password is not None else None
+        if self.sec.is_sandbox:
+            from reconciler.sandbox import embedded
+
+            demo = embedded.SEC_DEMO_ACCOUNTS[account]
+            user, password = user or demo[0], password or demo[1]
+        if user is None or password is None:
+            raise errors.AuthError(f"platform '{self.name}': the {account} account needs a username and a password",
+                                   status=0, platform=self.name)
+        rut = normalise_rut(user)
+        redact.register(rut)
+        return rut, password
+
+    def client(self, account: str) -> PlatformClient:
+        client = self._clients.get(account)
+        if client is not None:
+            return client
+        rut, password = self._credentials(account)
+        transport, base = self._transport, str(self.sec.url)
+        if self.sec.is_sandbox:
+            from reconciler.sandbox import embedded
+
+            assert self.sandbox_dir is not None, "the sandbox needs a data directory"
+            transport = httpx.ASGITransport(app=embedded.sec_app_for(Path(self.sandbox_dir),
+                                                                     accounts={account: (rut, password)}))
+            base = SANDBOX_BASE
+        session = self.sessions[account] = SecSession(account, self.name, rut, password)
+        client = self._clients[account] = PlatformClient(
+            platform=self.name, base_url=base, auth=session, transport=transport, timeout=float(self.sec.timeout),
+            retries=int(self.sec.retries), retry_delay=float(self.sec.retry_delay),
+            concurrency=int(self.sec.concurrency))
+        return client
+
+    async def send(self, request: HttpRequest) -> Any:
+        account = request.account or wire.PSE
+        client = self.client(account)
+        session = self.sessions[account]
+        started = session.now()
+        try:
+            resp = await client.request(request.method, request.path, json_body=request.body,
+                                        idempotent=request.idempotent)
+        except errors.NotFound as exc:
+            if request.method == "DELETE":
+                session.touch(started)
+                return None   # already gone (a retried DELETE whose first answer was lost): what was wanted
+            raise errors.ClientError(
+                f"SEC does not know the {resources.id_name(request.path, request.method)} sent ({exc.message}): read "
+                "the right ID "
+                "on the SEC web site, then bind it again with `reconciler state rm` and `reconciler import`",
+                status=exc.status, platform=self.name, method=request.method, path=request.path,
+                request_id=exc.request_id) from None
+        session.touch(started)
+        problem = wire.rejected(resp.body)
+        if problem is not None:
+            raise errors.PlatformRejected(problem, platform=self.name, method=request.method, path=request.path,
+                                          request_id=resp.request_id)
+        return resp.body
+
+    async def apply_change(self, change: ResourceChange, planned_at: str, now: Callable[[], str],
+                           record: Callable[[list[StateUpdate]], None]) -> list[StateUpdate]:
+        """Send the change's requests in order. A replacement records, once its DELETE succeeded,
+        that the old tariff is gone and only the create is pending; a create takes the tariff_id
+        from the answer when SEC gives one (else the state says the ID is unknown)."""
+        updates = list(change.state_updates)
+        for req in change.requests:
+            body = await self.send(req)
+            if req.method == "DELETE" and change.action is Action.REPLACE:
+                own = next(u for u in updates if u.address == change.address)
+                post = next(r for r in change.requests if r.method == "POST")
+                record([StateUpdate(op="remove", address=change.address),
+                        StateUpdate(op="put", address=change.address, status="pending", attributes=own.attributes,
+                                    prevent_destroy=own.prevent_destroy, meta=own.meta,
+                                    pending={"operation": "create", "request": {
+                                        "method": post.method, "path": post.path, "body": post.body}})])
+            elif req.method == "POST":
+                tariff_id = wire.created_tariff_id(body)
+                updates = [u.model_copy(update={"platform_id": tariff_id})
+                           if u.address == change.address and u.op == "put" else u for u in updates]
+        return updates
+
+    def counters(self) -> dict[str, int]:
+        out = {"reads": 0, "writes": 0, "retries": 0, "auth": 0}
+        for client in self._clients.values():
+            c = client.counters
+            out["writes"] += c.writes
+            out["retries"] += c.retries
+            out["auth"] += c.auth
+        return out
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+        self.sessions.clear()

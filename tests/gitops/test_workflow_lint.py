@@ -1,0 +1,62 @@
+"""action.yml and the example workflows pass actionlint, zizmor (offline) and shellcheck, as CI runs them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((ROOT / "examples" / "github").glob("*.yml"))
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed (pip install -e '.[dev]' installs it)")
+    return path
+
+
+def test_example_workflows_pass_actionlint() -> None:
+    proc = subprocess.run([tool("actionlint"), *map(str, WORKFLOWS)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_action_and_workflows_pass_zizmor_offline() -> None:
+    proc = subprocess.run([tool("zizmor"), "--offline", "--no-progress", "action.yml", *map(str, WORKFLOWS)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_action_scripts_pass_shellcheck(tmp_path: Path) -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    for i, step in enumerate(action["runs"]["steps"]):
+        script = tmp_path / f"step{i}.sh"
+        script.write_text("#!/usr/bin/env bash\n" + step["run"])
+        proc = subprocess.run([tool("shellcheck"), "-s", "bash", str(script)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout
+
+
+def test_no_expression_inside_run_scripts_and_minimal_permissions() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    for step in action["runs"]["steps"]:
+        assert "${{" not in step["run"], step["name"]
+    assert {name for name in action["inputs"]} >= {"command", "config", "state", "github-token", "args"}
+    assert set(action["outputs"]) >= {"exitcode", "has-changes", "plan-json", "plan-markdown"}
+    for path in WORKFLOWS:
+        flow = yaml.safe_load(path.read_text())
+        assert flow["permissions"] == {}
+        assert "concurrency" in flow
+        for job in flow["jobs"].values():
+            assert set(job["permissions"]) <= {"contents", "pull-requests"}
+            for step in job["steps"]:
+                assert "run" not in step   # everything happens inside the action
+
+
+def test_pre_commit_hook_runs_validate() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert [(h["id"], h["entry"], h["language"], h["pass_filenames"]) for h in hooks] == [
+        ("reconciler-validate", "reconciler validate --without-credentials", "python", False)]

@@ -26,15 +26,17 @@ def check(platforms: dict[str, models.Platform], tariffs: Sequence[models.Tariff
           stations: Sequence[models.Station], meters: Sequence[models.Meter],
           imports: Sequence[models.ImportBlock] = ()) -> list[Diagnostic]:
     out: list[Diagnostic] = []
-    out += _unique("station id", ((s.id, s.source("id")) for s in stations))
-    out += _unique("tariff id", ((t.id, t.source("id")) for t in tariffs))
-    out += _unique("meter", ((f"{m.number}' on platform '{m.platform}", m.source("number")) for m in meters),
+    # Where an object was written is looked up only for an error: at 10,000 stations the lookups
+    # would cost more than the checks.
+    out += _unique("station id", ((s.id, s, "id") for s in stations))
+    out += _unique("tariff id", ((t.id, t, "id") for t in tariffs))
+    out += _unique("meter", ((f"{m.number}' on platform '{m.platform}", m, "number") for m in meters),
                    fold=False)
     for station in stations:
-        out += _unique("EVSE uid", ((e.uid, e.source("uid")) for e in station.evses),
+        out += _unique("EVSE uid", ((e.uid, e, "uid") for e in station.evses),
                        scope=f" in station '{station.id}'")
         for evse in station.evses:
-            out += _unique("connector id", ((c.id, c.source("id")) for c in evse.connectors),
+            out += _unique("connector id", ((c.id, c, "id") for c in evse.connectors),
                            scope=f" in EVSE '{evse.uid}'")
     out += _evse_uids_per_platform(platforms, stations)
     for station in stations:
@@ -44,7 +46,7 @@ def check(platforms: dict[str, models.Platform], tariffs: Sequence[models.Tariff
     for meter in meters:
         out += _platform_ref(meter, "platform", meter.platform, platforms, METER_PLATFORMS, "a meter")
     out += _tariff_refs({t.id: t for t in tariffs}, stations)
-    out += _unique("import of", ((i.to, i.source("to")) for i in imports), fold=False)
+    out += _unique("import of", ((i.to, i, "to") for i in imports), fold=False)
     for block in imports:
         name = Address.parse(block.to).platform
         if name not in platforms:
@@ -63,18 +65,19 @@ def _error(summary: str, ref: SourceRef) -> Diagnostic:
     return Diagnostic.error(summary, file=ref.file or None, line=ref.line, field=ref.path or None)
 
 
-def _unique(what: str, items: Iterable[tuple[str, SourceRef]], fold: bool = True,
+def _unique(what: str, items: Iterable[tuple[str, ConfigModel, str]], fold: bool = True,
             scope: str = "") -> list[Diagnostic]:
-    seen: dict[str, tuple[str, SourceRef]] = {}
+    seen: dict[str, tuple[str, ConfigModel, str]] = {}
     out = []
-    for key, ref in items:
+    for key, obj, field in items:
         norm = key.lower() if fold else key
         if norm in seen:
-            first, first_ref = seen[norm]
+            first, first_obj, first_field = seen[norm]
             case = "" if first == key else f" (same as '{first}': OCPI ids are case-insensitive)"
-            out.append(_error(f"duplicate {what} '{key}'{scope}{case}: also defined at {_where(first_ref)}", ref))
+            out.append(_error(f"duplicate {what} '{key}'{scope}{case}: also defined at "
+                              f"{_where(first_obj.source(first_field))}", obj.source(field)))
         else:
-            seen[norm] = (key, ref)
+            seen[norm] = (key, obj, field)
     return out
 
 
@@ -106,11 +109,13 @@ def _platform_refs(obj: ConfigModel, names: list[str], platforms: dict[str, mode
     out = []
     seen: set[str] = set()
     for i, name in enumerate(names):
-        ref = obj.source("platforms", i)
-        if name in seen:
-            out.append(_error(f"platform '{name}' is listed twice", ref))
+        platform = platforms.get(name)
+        if name in seen or platform is None or platform.type not in types:
+            ref = obj.source("platforms", i)
+            if name in seen:
+                out.append(_error(f"platform '{name}' is listed twice", ref))
+            out += _platform_ref(obj, "platforms", name, platforms, types, what, ref)
         seen.add(name)
-        out += _platform_ref(obj, "platforms", name, platforms, types, what, ref)
     return out
 
 
@@ -136,8 +141,9 @@ def _tariff_refs(tariffs: dict[str, models.Tariff], stations: Sequence[models.St
         for evse in station.evses:
             for connector in evse.connectors:
                 for i, tariff_id in enumerate(connector.tariffs):
-                    ref = connector.source("tariffs", i)
                     tariff = tariffs.get(tariff_id)
+                    if tariff is None or tariff.platforms is not None:
+                        ref = connector.source("tariffs", i)
                     if tariff is None:
                         hint = did_you_mean(tariff_id, list(tariffs))
                         out.append(_error(f"unknown tariff '{tariff_id}'{hint}", ref))

@@ -55,7 +55,8 @@ def load_config(path: Path) -> models.Config:
     for source, (data, smap, parse_errors) in zip(files, _parse_all(files), strict=True):
         diags += parse_errors
         if data is not None:
-            _collect(data, smap, source.path.parent, collected, diags)
+            # A file without "${" cannot hold a misplaced secret reference: skip walking every value.
+            _collect(data, smap, source.path.parent, collected, diags, scan_secrets=b"${" in source.data)
 
     platforms = {}
     for name, item in collected.platforms.items():
@@ -162,13 +163,15 @@ def _error(summary: str, smap: SourceMap, path: PathT, detail: str = "") -> Diag
                             field=format_path(path) or None)
 
 
-def _collect(data: object, smap: SourceMap, yaml_dir: Path, out: _Collected, diags: list[Diagnostic]) -> None:
+def _collect(data: object, smap: SourceMap, yaml_dir: Path, out: _Collected, diags: list[Diagnostic],
+             scan_secrets: bool = True) -> None:
     if not isinstance(data, dict):
         diags.append(Diagnostic.error(
             "the top level of a config file must be a mapping with keys " + ", ".join(models.TOP_LEVEL_KEYS),
             file=smap.file, line=smap.line(())))
         return
-    diags += secrets.misplaced(data, smap)
+    if scan_secrets:
+        diags += secrets.misplaced(data, smap)
     for key, value in data.items():
         path: PathT = (key,)
         if key not in models.TOP_LEVEL_KEYS:

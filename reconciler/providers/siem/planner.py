@@ -252,8 +252,12 @@ class _Builder:
 
     def evse(self, loc_id: str, e: ObjectDiff, conns: list[ObjectDiff], live_evses: dict[str, Any]) -> None:
         uid = self.ids(e.address)[1]
-        path = self.loc_path(loc_id, uid)
         live_evse = live_evses.get(uid.casefold())
+        if e.status == "noop" and all(c.status == "noop" for c in conns):
+            for c in conns:
+                self.carrier[c.address] = c.address
+            return  # the common case at scale: nothing to send, no URL to build
+        path = self.loc_path(loc_id, uid)
         if e.status == "create":
             self.change(e, Action.CREATE, [HttpRequest(method="PUT", path=path, body=self.new_evse(e, conns))],
                         state=[self.state_put(e), *self.conn_states(conns, only_changed=False)])
@@ -303,8 +307,7 @@ class _Builder:
             self.change(e, Action.UPDATE, [HttpRequest(method="PATCH", path=path, body=self.patch_body(e))],
                         state=[self.state_put(e)])
         for c in conns:
-            cid = self.ids(c.address)[2]
-            cpath = self.loc_path(loc_id, uid, cid)
+            cpath = self.loc_path(loc_id, uid, self.ids(c.address)[2]) if c.status in ("create", "update") else ""
             if c.status == "create":
                 self.change(c, Action.CREATE, [HttpRequest(method="PUT", path=cpath, body=self.new_connector(c))],
                             state=[self.state_put(c)])

@@ -11,7 +11,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -26,9 +26,17 @@ SECRET = "siem-key-7f3a9c2e-do-not-print"
 
 
 @dataclass
-class Estate:
+class CliEstate:
+    """A copy of an example estate in a temporary directory, driven through the real CLI.
+
+    Subclasses name their simulator (`SIMULATOR`): its request log and faults file sit under
+    `.reconciler/sandbox/` beside the state, exactly as for a user.
+    """
+
     root: Path
     monkeypatch: pytest.MonkeyPatch
+    SIMULATOR: ClassVar[str] = "siem"
+    WRITE_METHODS: ClassVar[tuple[str, ...]] = ("PUT", "PATCH", "POST", "DELETE")
 
     @property
     def config(self) -> Path:
@@ -42,38 +50,42 @@ class Estate:
     def sandbox(self) -> Path:
         return self.config / ".reconciler" / "sandbox"
 
-    def run(self, *args: str, input: str | None = None) -> Result:
+    def run(self, *args: Any, input: str | None = None) -> Result:
         embedded.close_all()
         result = CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
         embedded.close_all()
         return result
 
-    def plan(self, *extra: str) -> Result:
+    def plan(self, *extra: Any) -> Result:
         return self.run("plan", self.config, *extra)
 
-    def apply(self, *extra: str) -> Result:
+    def apply(self, *extra: Any) -> Result:
         return self.run("apply", self.config, "--auto-approve", *extra)
 
-    # --- the sandbox's request log -------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        return json.loads(self.state_file.read_text())  # type: ignore[no-any-return]
+
+    # --- the simulator's request log and faults ------------------------------------------------
     def requests(self) -> list[dict[str, Any]]:
-        path = self.sandbox / "siem.requests.jsonl"
+        path = self.sandbox / f"{self.SIMULATOR}.requests.jsonl"
         if not path.exists():
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
     def clear_requests(self) -> None:
-        path = self.sandbox / "siem.requests.jsonl"
+        path = self.sandbox / f"{self.SIMULATOR}.requests.jsonl"
         if path.exists():
             path.write_text("")
 
+    def is_sign_in(self, request: dict[str, Any]) -> bool:
+        return bool(request["path"].endswith("/auth/token"))
+
     def writes(self) -> list[dict[str, Any]]:
-        return [r for r in self.requests() if r["method"] in ("PUT", "PATCH", "POST", "DELETE")
-                and not r["path"].endswith("/auth/token")]
+        return [r for r in self.requests() if r["method"] in self.WRITE_METHODS and not self.is_sign_in(r)]
 
     def set_faults(self, **faults: Any) -> None:
-        path = self.sandbox / "siem.faults.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(faults))
+        self.sandbox.mkdir(parents=True, exist_ok=True)
+        (self.sandbox / f"{self.SIMULATOR}.faults.json").write_text(json.dumps(faults))
 
     # --- the YAML ------------------------------------------------------------------------------
     def edit(self, name: str, old: str, new: str, count: int = 1) -> None:
@@ -81,6 +93,11 @@ class Estate:
         text = path.read_text()
         assert old in text, f"{old!r} not in {name}"
         path.write_text(text.replace(old, new, count))
+
+
+@dataclass
+class Estate(CliEstate):
+    """examples/colombia on the embedded SIEM simulator."""
 
     # --- acting as the operator's own backend on the sandbox -----------------------------------
     def ocpi(self, method: str, path: str, body: Any = None) -> Any:

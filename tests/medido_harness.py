@@ -11,20 +11,18 @@ that neither ever leaks. The example's two meters hold 2,020 rows each: one ever
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
-from click.testing import CliRunner, Result
 
-from reconciler.cli.main import cli
 from reconciler.core import redact
 from reconciler.sandbox import embedded
+from tests.harness import CliEstate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 OUTPUT_TOKEN = "consumer-token-3b8e1f0a-do-not-print"
@@ -39,61 +37,20 @@ def expected(n: int = ROWS, first: int = FIRST) -> list[int]:
 
 
 @dataclass
-class Medido:
-    root: Path
-    monkeypatch: pytest.MonkeyPatch
+class Medido(CliEstate):
+    """examples/medido on the embedded ChileMedido simulator."""
+
     refresh_token: str = ""
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config"
-
-    @property
-    def state_file(self) -> Path:
-        return self.config / "reconciler.state.json"
-
-    @property
-    def sandbox(self) -> Path:
-        return self.config / ".reconciler" / "sandbox"
-
-    def run(self, *args: str | Path, input: str | None = None) -> Result:
-        embedded.close_all()
-        result = CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
-        embedded.close_all()
-        return result
-
-    def plan(self, *extra: str | Path) -> Result:
-        return self.run("plan", self.config, *extra)
-
-    def apply(self, *extra: str | Path) -> Result:
-        return self.run("apply", self.config, "--auto-approve", *extra)
-
-    def state(self) -> dict[str, Any]:
-        return json.loads(self.state_file.read_text())
+    SIMULATOR: ClassVar[str] = "chilemedido"
 
     def watermark(self, number: str) -> dict[str, Any] | None:
         return self.state().get("watermarks", {}).get(f"medido.measurements.{number}")
 
     # --- the sandbox ---------------------------------------------------------------------------
-    def requests(self) -> list[dict[str, Any]]:
-        path = self.sandbox / "chilemedido.requests.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
     def posts(self, number: str | None = None) -> list[dict[str, Any]]:
         """The `POST /measurements` requests sent (optionally of one meter only)."""
         return [r for r in self.requests() if r["method"] == "POST" and r["path"] == MEASURES
                 and (number is None or r["body"][0]["deviceNumber"] == number)]
-
-    def clear_requests(self) -> None:
-        path = self.sandbox / "chilemedido.requests.jsonl"
-        if path.exists():
-            path.write_text("")
-
-    def set_faults(self, **faults: Any) -> None:
-        self.sandbox.mkdir(parents=True, exist_ok=True)
-        (self.sandbox / "chilemedido.faults.json").write_text(json.dumps(faults))
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         async def go() -> Any:
@@ -116,12 +73,6 @@ class Medido:
     def mint(self, ttl: int | None = None, provider: int = 2) -> str:
         token: str = self.admin("POST", "/refresh-tokens", {"provider": provider, "ttl": ttl})["refreshToken"]
         return token
-
-    def edit(self, name: str, old: str, new: str) -> None:
-        path = self.config / name
-        text = path.read_text()
-        assert old in text, f"{old!r} not in {name}"
-        path.write_text(text.replace(old, new, 1))
 
     def append_rows(self, meter: str, rows: list[str]) -> None:
         last = sorted((self.config / "data" / f"meter-{meter}").glob("*.csv"))[-1]

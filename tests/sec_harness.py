@@ -13,15 +13,14 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from click.testing import CliRunner, Result
 
-from reconciler.cli.main import cli
 from reconciler.core import redact
 from reconciler.sandbox import embedded, sec_catalogue
 from reconciler.state.store import StateStore
+from tests.harness import CliEstate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 OPC_RUT, OPC_PASSWORD = "12.345.678-5", "opc-pass-5c1e9a7d-do-not-print"
@@ -31,52 +30,14 @@ DC_TARIFF_CONNECTORS = ("SCL-001/SCL-001-1/1", "SCL-001/SCL-001-1/2", "CCP-001/C
 
 
 @dataclass
-class Chile:
-    root: Path
-    monkeypatch: pytest.MonkeyPatch
+class Chile(CliEstate):
+    """examples/chile on the embedded SEC simulator."""
 
-    @property
-    def config(self) -> Path:
-        return self.root / "config"
+    SIMULATOR: ClassVar[str] = "sec"
+    WRITE_METHODS: ClassVar[tuple[str, ...]] = ("PATCH", "POST", "DELETE")
 
-    @property
-    def state_file(self) -> Path:
-        return self.config / "reconciler.state.json"
-
-    @property
-    def sandbox(self) -> Path:
-        return self.config / ".reconciler" / "sandbox"
-
-    def run(self, *args: Any, input: str | None = None) -> Result:
-        embedded.close_all()
-        result = CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
-        embedded.close_all()
-        return result
-
-    def plan(self, *extra: Any) -> Result:
-        return self.run("plan", self.config, *extra)
-
-    def apply(self, *extra: Any) -> Result:
-        return self.run("apply", self.config, "--auto-approve", *extra)
-
-    # --- the sandbox ---------------------------------------------------------------------------
-    def requests(self) -> list[dict[str, Any]]:
-        path = self.sandbox / "sec.requests.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-    def clear_requests(self) -> None:
-        path = self.sandbox / "sec.requests.jsonl"
-        if path.exists():
-            path.write_text("")
-
-    def writes(self) -> list[dict[str, Any]]:
-        return [r for r in self.requests() if r["method"] in ("PATCH", "POST", "DELETE") and r["path"] != "/sign-in"]
-
-    def set_faults(self, **faults: Any) -> None:
-        self.sandbox.mkdir(parents=True, exist_ok=True)
-        (self.sandbox / "sec.faults.json").write_text(json.dumps(faults))
+    def is_sign_in(self, request: dict[str, Any]) -> bool:
+        return bool(request["path"] == "/sign-in")
 
     def tariff_ids_in_response(self, on: bool = True) -> None:
         self.sandbox.mkdir(parents=True, exist_ok=True)
@@ -101,13 +62,6 @@ class Chile:
             return {a: rs.model_dump(mode="json") for a, rs in store.load().resources.items()}
         finally:
             store.close()
-
-    # --- the YAML ------------------------------------------------------------------------------
-    def edit(self, name: str, old: str, new: str, count: int = 1) -> None:
-        path = self.config / name
-        text = path.read_text()
-        assert old in text, f"{old!r} not in {name}"
-        path.write_text(text.replace(old, new, count))
 
 
 @pytest.fixture

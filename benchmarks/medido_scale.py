@@ -34,15 +34,13 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
+from measure import free_port, log_lines, run_cli
+
 SANTIAGO = zoneinfo.ZoneInfo("America/Santiago")
 STEP = 900
 DAY = 86400
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def stamps(days: int) -> list[int]:
@@ -112,18 +110,6 @@ def admin(base: str, method: str, path: str, body: Any = None) -> Any:
         return json.loads(resp.read() or b"null")
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], dict[str, float]]:
-    """One CLI process; wall time, CPU time and peak memory of that process alone (wait4)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        t0 = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-m", "reconciler", *args], stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - t0
-        code = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        proc = subprocess.CompletedProcess(child.args, code, out.read(), err.read())
-    return proc, {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024}
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -135,10 +121,6 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def log_lines(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
 
 
 def main() -> int:

@@ -27,13 +27,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from measure import free_port, log_lines, run_cli
+
 DEMO_KEY = "sandbox-demo-key"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def generate(root: Path, n_loc: int, n_tariffs: int, url: str, concurrency: int) -> None:
@@ -83,24 +81,8 @@ def generate(root: Path, n_loc: int, n_tariffs: int, url: str, concurrency: int)
         (root / f"stations-{f:03d}.yaml").write_text("\n".join(out) + "\n")
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], dict[str, float]]:
-    """Run one CLI process; wall time, CPU time and peak memory of that process alone (wait4)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        t0 = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-m", "reconciler", *args], stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - t0
-        child.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        proc = subprocess.CompletedProcess(child.args, child.returncode, out.read(), err.read())
-    return proc, {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024}
 
 
-def log_lines(path: Path) -> list[dict[str, object]]:
-    if not path.exists():
-        return []
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
 
 
 def main() -> int:

@@ -1,0 +1,41 @@
+"""What every benchmark script here shares: a free loopback port, one timed CLI process
+(wall, CPU and peak memory of that process alone, via wait4) and the simulators' request logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], dict[str, float]]:
+    """Run one `reconciler` process; its wall time, CPU time and peak memory (wait4)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "reconciler", *args], stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - t0
+        code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        proc = subprocess.CompletedProcess(child.args, code, out.read(), err.read())
+    return proc, {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024}
+
+
+def log_lines(path: Path) -> list[dict[str, Any]]:
+    """A simulator's request log (one JSON object per line)."""
+    if not path.exists():
+        return []
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]

@@ -30,7 +30,7 @@ from reconciler.plans.model import Plan
 from reconciler.render import i18n, jsonout, markdown, text
 from reconciler.state import lock as lock_mod
 from reconciler.state import pending as pending_mod
-from reconciler.state.model import ResourceState
+from reconciler.state.model import ResourceState, State
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,13 +97,13 @@ def validate(config: Path, without_credentials: bool, color: bool | None) -> Non
 
 
 # --- plan ---------------------------------------------------------------------------------------
-def _make_plan(session: runtime.Session, targets: list[str], refresh: bool) -> Plan:
+def _make_plan(session: runtime.Session, state: State, targets: list[str], refresh: bool) -> Plan:
+    """The plan for `state` (read under the lock; the planner never changes it)."""
     for t in targets:
         try:
             Address.parse(t)
         except ValueError as exc:
             raise DiagnosticError.single(str(exc), field="--target") from None
-    state = session.store.load()
     req = planner.PlanRequest(config=session.config, state=state, state_path=str(session.store.path),
                               providers=session.providers, targets=targets, refresh=refresh)
     return session.run(lambda: planner.make_plan(req))
@@ -143,7 +143,7 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
         if out_file is not None and not session.store.exists():
             # A plan made on an empty state fixes the lineage, so a saved plan can never be applied twice.
             session.store.write(session.store.load())
-        the_plan = _make_plan(session, list(targets), refresh)
+        the_plan = _make_plan(session, session.store.load(), list(targets), refresh)
     doc = jsonout.plan_document(the_plan)
     if as_json:
         console.out(json.dumps(doc, indent=2))
@@ -165,8 +165,7 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
 
 
 # --- apply --------------------------------------------------------------------------------------
-def _check_saved(the_plan: Plan, session: runtime.Session) -> None:
-    state = session.store.load()
+def _check_saved(the_plan: Plan, session: runtime.Session, state: State) -> None:
     if state.lineage != the_plan.state_lineage or state.serial != the_plan.state_serial:
         raise DiagnosticError.single(
             "the saved plan is stale: the state changed since it was made "
@@ -198,13 +197,15 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
     with runtime.Session.open(config_path, state_file, prefetch=refresh and saved is None) as session, \
             session.store.lock("apply") as handle:
         console.diagnostics(handle.warnings)
+        # Read once under the lock: the plan is made from it and the apply records into it.
+        state = session.store.load()
         if saved is not None:
             if targets:
                 raise DiagnosticError.single("--target cannot be used with a saved plan; it was fixed when planned")
-            _check_saved(saved, session)
+            _check_saved(saved, session, state)
             the_plan = saved
         else:
-            the_plan = _make_plan(session, list(targets), refresh)
+            the_plan = _make_plan(session, state, list(targets), refresh)
         doc = jsonout.plan_document(the_plan)
         if saved is None:
             console.out(text.render(doc, color=paint), nl=False)
@@ -228,7 +229,6 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
             if answer.strip() != "yes":
                 console.out("Apply cancelled; nothing was sent.")
                 raise ExitCode(1)
-        state = session.store.load()
         jr = session.store.journal()
         recorder = runtime.Recorder(state, jr)
         progress = text.Progress(the_plan, sys.stderr)

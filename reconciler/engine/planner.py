@@ -73,7 +73,7 @@ async def make_plan(req: PlanRequest) -> Plan:
     imports = {imp.to: imp for imp in req.config.imports}
 
     async def one(name: str, prov: Provider) -> tuple[str, dict[str, Desired], dict[str, ResourceState], LiveView]:
-        desired = prov.desired(req.config)
+        desired = prov.desired_for(req.config)
         prior = {a: r for a, r in req.state.resources.items() if a.startswith(name + ".")}
         for addr, imp in imports.items():
             if addr.startswith(name + ".") and addr not in prior:

@@ -117,6 +117,7 @@ class Provider(abc.ABC):
         self.platform = platform
         self.name = platform.name
         self.sandbox_dir = sandbox_dir
+        self._desired_cache: tuple[models.Config, dict[str, Desired]] | None = None
 
     # --- offline -------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -126,6 +127,13 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def desired(self, config: models.Config) -> dict[str, Desired]:
         """Every resource this platform should hold, by address."""
+
+    def desired_for(self, config: models.Config) -> dict[str, Desired]:
+        """`desired(config)`, computed once per configuration object (callers must not modify it)."""
+        cached = self._desired_cache
+        if cached is None or cached[0] is not config:
+            cached = self._desired_cache = (config, self.desired(config))
+        return cached[1]
 
     @abc.abstractmethod
     def ownership(self, kind: str) -> Ownership: ...

@@ -2,6 +2,7 @@
 
     PlatformError                      any failure talking to a platform (never leaks httpx types)
     ├── TransportError                 no HTTP answer: connection refused, reset, TLS failure
+    │   ├── NotSent                    no connection could be made: the request never left
     │   └── RequestTimeout             no answer in time
     ├── HttpError                      an HTTP answer with a failure status (.status)
     │   ├── AuthError                  401 / 403, or the sign-in itself was refused
@@ -42,6 +43,11 @@ class PlatformError(Exception):
 
 class TransportError(PlatformError):
     temporary = True
+
+
+class NotSent(TransportError):
+    """No connection could be made (refused, unreachable, TLS handshake failed): nothing was sent,
+    so even a non-idempotent request may be repeated."""
 
 
 class RequestTimeout(TransportError):

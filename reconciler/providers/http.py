@@ -6,6 +6,10 @@ on. Idempotent requests are retried on temporary errors with exponential backoff
 honouring `Retry-After`; a 401 on an authenticated call renews the credentials once and repeats
 the call. Every request carries a fresh `X-Request-ID` (kept across its retries) and the run's
 `X-Correlation-ID`, both written to the log.
+
+Requests to the platform's own origin over the network go through `http1` (lean keep-alive
+HTTP/1.1 connections, one per concurrency slot); in-process transports, proxies configured in the
+environment and other hosts go through httpx.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import certifi
 import httpx
 
 from reconciler import __version__
-from reconciler.providers import errors
+from reconciler.providers import errors, http1
 
 log = logging.getLogger("reconciler.http")
 
@@ -113,24 +117,44 @@ class PlatformClient:
         verify = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else certifi.where())
         if client_cert is not None:
             verify.load_cert_chain(str(client_cert), str(client_key) if client_key else None)
-        # One single-connection client per slot instead of one pool of `concurrency` connections:
-        # httpcore's pool rescans every queued request against every connection on each event,
-        # which costs more CPU than the request itself at thousands of requests. A slot queue also
-        # bounds the requests in flight.
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        self._slots: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
-        self._clients = [httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(timeout), verify=verify,
-                                           limits=limits, follow_redirects=False) for _ in range(concurrency)]
-        for c in self._clients:
-            self._slots.put_nowait(c)
+        self._verify = verify
+        self._timeout = timeout
+        self._transport = transport
+        # Over the network to the platform's own origin, each slot is one lean keep-alive
+        # connection (`http1`); otherwise one single-connection httpx client per slot: httpcore's
+        # pool rescans every queued request against every connection on each event, which costs
+        # more CPU than the request itself at thousands of requests. The slot queue also bounds
+        # the requests in flight.
+        origin = http1.Origin.of(self.base_url) if transport is None else None
+        self._origin = None if origin is None or origin.proxied() else origin
+        self._slots: asyncio.Queue[http1.Connection | httpx.AsyncClient] = asyncio.Queue()
+        self._fallback: httpx.AsyncClient | None = None
+        self._concurrency = concurrency
+        for _ in range(concurrency):
+            self._slots.put_nowait(
+                http1.Connection(self._origin, ssl_context=verify, timeout=timeout) if self._origin is not None
+                else self._httpx_client(max_connections=1))
+
+    def _httpx_client(self, max_connections: int) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        return httpx.AsyncClient(transport=self._transport, timeout=httpx.Timeout(self._timeout), verify=self._verify,
+                                 limits=limits, follow_redirects=False)
+
+    @property
+    def concurrency(self) -> int:
+        """How many requests this client sends at once."""
+        return self._concurrency
 
     @property
     def auth_lock(self) -> asyncio.Lock:
         return self._auth_lock
 
     async def aclose(self) -> None:
-        for c in self._clients:
-            await c.aclose()
+        while not self._slots.empty():
+            await self._slots.get_nowait().aclose()
+        if self._fallback is not None:
+            await self._fallback.aclose()
+            self._fallback = None
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + "/" + path.lstrip("/")
@@ -164,7 +188,7 @@ class PlatformClient:
                 if authenticated:
                     headers.update(await self.auth.headers(self))
                     used = headers.get("Authorization")
-                return await self._once(method, path, json_body, headers, request_id)
+                return await self._once(method, path, json_body, headers, request_id, idempotent)
             except errors.AuthError:
                 if not authenticated or reauthed:
                     raise
@@ -179,6 +203,8 @@ class PlatformClient:
                 if not idempotent:
                     if isinstance(exc, errors.RateLimited | errors.ServerError) and exc.status in (429, 503):
                         pass  # refused before processing: safe to repeat
+                    elif isinstance(exc, errors.NotSent):
+                        pass  # never left this machine
                     else:
                         raise errors.OutcomeUnknown(
                             f"no reliable answer to a non-idempotent request ({exc.message}); it may or may "
@@ -197,35 +223,33 @@ class PlatformClient:
         return random.uniform(cap / 2, cap)  # noqa: S311 - jitter, not security
 
     async def _once(self, method: str, path: str, json_body: Any, headers: dict[str, str],
-                    request_id: str) -> Response:
+                    request_id: str, idempotent: bool) -> Response:
         url = self.url(path)
         content = None if json_body is None else json.dumps(json_body, separators=(",", ":"))
         ctx = dict(platform=self.platform, method=method, path=path, request_id=request_id)
-        http = await self._slots.get()
+        slot = await self._slots.get()
         try:
             self.counters.count(method)
             started = time.monotonic()
-            try:
-                resp = await http.request(method, url, content=content, headers=headers)
-            except httpx.TimeoutException as exc:
-                raise errors.RequestTimeout("no answer in time", **ctx) from exc
-            except httpx.TransportError as exc:
-                raise errors.TransportError(f"connection failed: {type(exc).__name__}: {exc}", **ctx) from exc
+            if isinstance(slot, http1.Connection) and self._same_origin(url):
+                status, reason, resp_headers, raw = await self._http1(slot, method, url, headers, content, ctx,
+                                                                      idempotent)
+            else:
+                status, reason, resp_headers, raw = await self._httpx(slot, method, url, headers, content, ctx)
         finally:
-            self._slots.put_nowait(http)
-        corr = resp.headers.get("x-correlation-id")
+            self._slots.put_nowait(slot)
+        corr = resp_headers.get("x-correlation-id")
         log.info("%s %s -> %d in %.0f ms (X-Request-ID %s, X-Correlation-ID %s)", method, path,
-                 resp.status_code, (time.monotonic() - started) * 1000, request_id, corr or RUN_CORRELATION_ID)
+                 status, (time.monotonic() - started) * 1000, request_id, corr or RUN_CORRELATION_ID)
         body: Any = None
-        if resp.content:
+        if raw:
             try:
-                body = resp.json()
+                body = json.loads(raw)
             except ValueError:
-                body = resp.text[:500]
-        status = resp.status_code
+                body = raw.decode("utf-8", "replace")[:500]
         if status < 400:
-            return Response(status, body, resp.headers, request_id, corr)
-        message = _message(body) or resp.reason_phrase or f"HTTP {status}"
+            return Response(status, body, resp_headers, request_id, corr)
+        message = _message(body) or reason or f"HTTP {status}"
         kw: dict[str, Any] = dict(status=status, body=body, correlation_id=corr, **ctx)
         if status in (401, 403):
             raise errors.AuthError(f"HTTP {status}: {message}", **kw)
@@ -233,10 +257,47 @@ class PlatformClient:
             raise errors.NotFound(f"HTTP 404: {message}", **kw)
         if status == 429:
             raise errors.RateLimited(f"HTTP 429: {message}",
-                                     retry_after=retry_after_seconds(resp.headers.get("retry-after")), **kw)
+                                     retry_after=retry_after_seconds(resp_headers.get("retry-after")), **kw)
         if status >= 500:
             raise errors.ServerError(f"HTTP {status}: {message}", **kw)
         raise errors.ClientError(f"HTTP {status}: {message}", **kw)
+
+
+    def _same_origin(self, url: str) -> bool:
+        return url.startswith(self.base_url) or http1.Origin.of(url) == self._origin
+
+    async def _http1(self, conn: http1.Connection, method: str, url: str, headers: dict[str, str],
+                     content: str | None, ctx: dict[str, Any],
+                     idempotent: bool) -> tuple[int, str, Mapping[str, str], bytes]:
+        headers = {**headers, "Accept-Encoding": "gzip, deflate"}
+        try:
+            resp = await conn.request(method, url, headers, None if content is None else content.encode(),
+                                      resend_if_closed=idempotent)
+        except http1.Http1Error as exc:
+            cls: type[errors.TransportError] = (
+                errors.NotSent if not exc.sent else
+                errors.RequestTimeout if isinstance(exc, http1.Http1Timeout) else errors.TransportError)
+            raise cls(f"connection failed: {exc}", **ctx) from exc
+        return resp.status, resp.reason, resp.headers, resp.content
+
+    async def _httpx(self, slot: http1.Connection | httpx.AsyncClient, method: str, url: str,
+                     headers: dict[str, str], content: str | None,
+                     ctx: dict[str, Any]) -> tuple[int, str, Mapping[str, str], bytes]:
+        if isinstance(slot, httpx.AsyncClient):
+            client = slot
+        else:  # another host than the platform's (a URL a platform announced): a shared httpx pool
+            if self._fallback is None:
+                self._fallback = self._httpx_client(max_connections=self._concurrency)
+            client = self._fallback
+        try:
+            resp = await client.request(method, url, content=content, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise errors.NotSent(f"connection failed: {type(exc).__name__}: {exc}", **ctx) from exc
+        except httpx.TimeoutException as exc:
+            raise errors.RequestTimeout("no answer in time", **ctx) from exc
+        except httpx.TransportError as exc:
+            raise errors.TransportError(f"connection failed: {type(exc).__name__}: {exc}", **ctx) from exc
+        return resp.status_code, resp.reason_phrase, resp.headers, resp.content
 
 
 def _message(body: Any) -> str | None:

@@ -72,6 +72,8 @@ class Authenticator:
         self._clock = clock
         self._secret = secrets.token_bytes(32)
         self._revoked: dict[str, float] = {}
+        # Tokens whose signature was already checked -> their claims (expiry is checked every call).
+        self._verified: dict[str, dict[str, object]] = {}
 
     # -- SIEM: API key -> JWT ---------------------------------------------------------------
 
@@ -117,6 +119,26 @@ class Authenticator:
         raise envelope.unauthorized("Authorization must be 'Bearer <jwt>' (or 'Token <base64 token>')")
 
     def _verify_jwt(self, token: str) -> Party:
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._check_signature(token)
+            if len(self._verified) >= 1024:
+                self._verified.clear()
+            self._verified[token] = claims
+        now = self._clock()
+        if not isinstance(claims.get("exp"), int):
+            raise envelope.unauthorized("Invalid token: no expiry")
+        if now >= claims["exp"]:  # type: ignore[operator]
+            raise envelope.unauthorized("Token expired")
+        if claims.get("iat", 0) > now + CLOCK_SKEW:  # type: ignore[operator]
+            raise envelope.unauthorized("Invalid token: issued in the future")
+        jti = str(claims.get("jti"))
+        if jti in self._revoked:
+            raise envelope.unauthorized("Token revoked")
+        return Party(str(claims["country_code"]), str(claims["party_id"]), jti)
+
+    def _check_signature(self, token: str) -> dict[str, object]:
+        """The claims of a well-formed token signed with this simulator's key (HS256)."""
         parts = token.split(".")
         if len(parts) != 3:
             raise envelope.unauthorized("Invalid token: not a JWT")
@@ -129,17 +151,9 @@ class Authenticator:
         expected = hmac.new(self._secret, f"{parts[0]}.{parts[1]}".encode("ascii"), hashlib.sha256).digest()
         if not isinstance(header, dict) or header.get("alg") != "HS256" or not hmac.compare_digest(signature, expected):
             raise envelope.unauthorized("Invalid token: bad signature")
-        now = self._clock()
-        if not isinstance(claims, dict) or not isinstance(claims.get("exp"), int):
+        if not isinstance(claims, dict):
             raise envelope.unauthorized("Invalid token: no expiry")
-        if now >= claims["exp"]:
-            raise envelope.unauthorized("Token expired")
-        if claims.get("iat", 0) > now + CLOCK_SKEW:
-            raise envelope.unauthorized("Invalid token: issued in the future")
-        jti = str(claims.get("jti"))
-        if jti in self._revoked:
-            raise envelope.unauthorized("Token revoked")
-        return Party(str(claims["country_code"]), str(claims["party_id"]), jti)
+        return claims
 
     def _credentials_token(self, credential: str) -> Party | None:
         candidates = [credential]

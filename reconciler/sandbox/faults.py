@@ -4,8 +4,11 @@
 of `GET/PUT /_sandbox/faults`). `FaultController` owns the current `Faults` and is asked by the apps,
 once per request, what to inject:
 
-- `before(method, path)` runs before the request is processed: it sleeps the injected latency and
-  returns the fault to answer with instead (`timeout`, `rate_limit`, `error`), or None.
+- `before(method, path)` runs before the request is processed: it sleeps the request's way in (half
+  the injected latency) and returns the fault to answer with instead (`timeout`, `rate_limit`,
+  `error`), or None. `after(method, path)` sleeps the answer's way back (the other half) just
+  before the answer is sent. Latency is a network round trip: a platform works on a request
+  between its two halves, as its many workers would, instead of after all of it.
 - `take_token_expiry(method, path)` is asked by the auth layer for a request carrying a valid
   credential: True means "answer 401 as if the token had expired, and revoke it".
 - `after_write(method, path)` runs after a write was processed and stored: True means "drop the
@@ -124,13 +127,11 @@ class FaultController:
     # -- decisions --------------------------------------------------------------------------
 
     async def before(self, method: str, path: str) -> Injected | None:
-        """Sleep the latency, then return the fault replacing this request's processing, if any."""
+        """Sleep the request's way in, then return the fault replacing this request's processing, if any."""
         faults = self.get()
         if faults.is_quiet() or not self._applies(faults, method, path):
             return None
-        delay = faults.latency_ms + (self._rng.uniform(0, faults.jitter_ms) if faults.jitter_ms else 0.0)
-        if delay > 0:
-            await asyncio.sleep(delay / 1000.0)
+        await self._travel(faults)
         if self._consume("timeout_next", "timeout_rate"):
             return Injected("timeout", 504, {}, faults.hang_seconds)
         if self._consume("rate_limit_next", "rate_limit_rate"):
@@ -138,6 +139,17 @@ class FaultController:
         if self._consume("fail_next", "error_rate"):
             return Injected("error", faults.error_status, {})
         return None
+
+    async def after(self, method: str, path: str) -> None:
+        """Sleep the answer's way back (the second half of the injected latency)."""
+        faults = self._faults
+        if (faults.latency_ms or faults.jitter_ms) and self._applies(faults, method, path):
+            await self._travel(faults)
+
+    async def _travel(self, faults: Faults) -> None:
+        delay = faults.latency_ms / 2 + (self._rng.uniform(0, faults.jitter_ms / 2) if faults.jitter_ms else 0.0)
+        if delay > 0:
+            await asyncio.sleep(delay / 1000.0)
 
     def take_token_expiry(self, method: str, path: str) -> bool:
         faults = self.get()

@@ -139,6 +139,7 @@ class _Simulator:
             except SecError as e:
                 status, answer = e.status, {"statusCode": e.status, "message": e.message}
         self._log(request, body, status, answer, fault, account)
+        await self.faults.after(method, path)
         if hang > 0 or fault in ("timeout", "drop"):
             await asyncio.sleep(hang)
             if self.hang_raises:

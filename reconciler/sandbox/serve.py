@@ -180,7 +180,8 @@ def serve(data_dir: Path, host: str = "127.0.0.1", port: int = 8765, **kw: Any) 
     apps = build_apps(Path(data_dir), **kw)
     try:
         config = uvicorn.Config(
-            root_app(apps), host=host, port=port, log_level=log_level, lifespan="on", timeout_graceful_shutdown=2
+            root_app(apps), host=host, port=port, log_level=log_level, lifespan="on", timeout_graceful_shutdown=2,
+            access_log=False,  # every request is in the simulator's own request log (<name>.requests.jsonl)
         )
         uvicorn.Server(config).run()
     finally:
@@ -196,7 +197,7 @@ def running(app: ASGIApp, host: str = "127.0.0.1", port: int = 0, startup_timeou
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="auto", timeout_graceful_shutdown=1)
+    config = uvicorn.Config(app, log_level="warning", lifespan="auto", timeout_graceful_shutdown=1, access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="sandbox-uvicorn", daemon=True)
     thread.start()

@@ -127,6 +127,7 @@ class _Simulator:
             method=method, path=path, query=request.url.query, headers=request.headers, body=body,
             status=reply.status, response=reply.body, fault=fault,
         )
+        await self.faults.after(method, path)
         if hang > 0 or fault in ("timeout", "drop"):
             await asyncio.sleep(hang)
             if self.hang_raises:

@@ -42,6 +42,9 @@ class StateStore:
         """How many journal records the last load() replayed (non-zero: an apply was interrupted)."""
         self._base: tuple[str, int] | None = None  # (lineage, serial) of the state on disk
         self._journal: Journal | None = None
+        self._peeked: tuple[bytes, State] | None = None
+        self._last_read: bytes | None = None
+        self._peeking = False
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -52,11 +55,34 @@ class StateStore:
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
+            self._peeked = None
             return None
         except OSError as exc:
             raise DiagnosticError.single(f"cannot read state file {self.path}: {exc.strerror}") from exc
+        if self._peeking:
+            self._last_read = data
+        peeked, self._peeked = self._peeked, None
+        if peeked is not None and peeked[0] == data:
+            return peeked[1]
         backup = str(self.backup_path) if self.backup_path.exists() else None
         return fileformat.loads(data, str(self.path), backup=backup)
+
+    def peek(self) -> State:
+        """The state, read before the lock is taken (to start reading the platforms early).
+
+        The next `load` hands over the same object instead of parsing a large file twice, if the
+        file is byte-for-byte unchanged by then and no journal had to be replayed. Callers must not
+        modify what `peek` returns.
+        """
+        self._peeking = True
+        try:
+            state = self.load()
+        finally:
+            self._peeking = False
+        if self.recovered == 0 and self._last_read is not None:
+            self._peeked = (self._last_read, state)
+        self._last_read = None
+        return state
 
     def load(self) -> State:
         """The current state: the file (or a new empty state) plus any journal of an interrupted apply.
@@ -64,6 +90,7 @@ class StateStore:
         Replayed records bump the serial by one, since the content differs from the file's; a saved
         plan made before the interruption is thereby refused.
         """
+        self._last_read = None
         on_disk = self._read_disk()
         state = on_disk if on_disk is not None else State()
         disk_serial = state.serial

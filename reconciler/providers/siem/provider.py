@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from reconciler.config import models
+from reconciler.core.aio import for_each
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import HttpRequest, ResourceChange
 from reconciler.providers import errors
@@ -277,7 +278,8 @@ class SiemProvider(Provider):
             tid = addr.split(".", 2)[2]
             view.raw[addr] = await self._get(wire.tariff_path(self.cc, self.pid, tid), "id", tid)
 
-        await asyncio.gather(*(read_location(a) for a in locations), *(read_tariff(a) for a in tariffs))
+        jobs = [(read_location, a) for a in locations] + [(read_tariff, a) for a in tariffs]
+        await for_each(jobs, lambda job: job[0](job[1]), self.client.concurrency)
         view.reads = len(locations) + len(tariffs) + self._prefetch_reads
         self._prefetched, self._prefetch_reads = {}, 0
         for addr in addrs:

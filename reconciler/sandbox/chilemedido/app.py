@@ -138,6 +138,7 @@ class Simulator:
             logged = _summary(body)
         self.log.record(method=method, path=path, query=request.url.query, headers=request.headers,
                         body=_mask(logged), status=status, response=_mask(reply), fault=fault)
+        await self.faults.after(method, path)
         if hang > 0 or fault in ("timeout", "drop"):
             await asyncio.sleep(hang)
             if self.hang_raises:

@@ -252,6 +252,9 @@ class Recorder:
                 entries.append(journal_mod.remove_entry(u.address))
             elif u.op == "restore":
                 back = pending_mod.restore(self.state, u.address)
+                if back is not None and u.meta:
+                    back = back.model_copy(update={"meta": {**back.meta, **u.meta}, "updated_at": utcnow()})
+                    self.state.put(back)
                 entries.append(journal_mod.put_entry(back) if back is not None
                                else journal_mod.remove_entry(u.address))
             else:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reconciler.cli.main import cli
@@ -138,6 +138,13 @@ def resolve_pending(root: Path, box: Path) -> None:
 @pytest.mark.parametrize("tariff_id_in_response", [True, False])
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(st.tuples(configs, faults), min_size=1, max_size=4))
+# A replacement whose DELETE never got a reliable answer (dropped twice, then timeouts past the
+# retries), then the configuration going back to the old dimensions: SEC may no longer hold the
+# tariff, so the next apply must delete it again and create it, not PATCH a tariff that is gone.
+@example(steps=[((300, "TIME", False), {"error_status": 500, "retry_after": 0, "hang_seconds": 0}),
+                ((300, "FLAT", False), {"drop_next": 2, "timeout_next": 3, "error_status": 500, "retry_after": 0,
+                                        "hang_seconds": 0, "methods": ["DELETE"]}),
+                ((320, "TIME", False), {"error_status": 500, "retry_after": 0, "hang_seconds": 0})])
 def test_no_sequence_of_faults_creates_a_duplicate_tariff(tmp_path_factory: pytest.TempPathFactory,
                                                           tariff_id_in_response: bool,
                                                           steps: list[tuple[Config, dict[str, Any]]]) -> None:

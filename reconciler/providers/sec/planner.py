@@ -32,6 +32,10 @@ from reconciler.providers.base import LiveView, ObjectDiff
 from reconciler.providers.display import field_changes
 from reconciler.providers.sec import resources, tariffs, wire
 
+TAINTED = "tainted"
+"""State meta key of a tariff whose DELETE got no reliable answer: why the next apply deletes it
+(again; SEC answering 404 means it is gone) and creates it, whatever the configuration says."""
+
 if TYPE_CHECKING:
     from reconciler.providers.sec.provider import SecProvider
 
@@ -170,8 +174,10 @@ class _Planner:
             if self.account_missing(d, wire.PSE, ["tariff"]):
                 return
             self.create(d, str(connector_id), Action.CREATE, [])
-        elif d.status == "update" and d.desired is not None:
-            self.update(d, connector_id)
+        elif d.status in ("update", "noop") and d.desired is not None:
+            tainted = prior.meta.get(TAINTED) if prior is not None else None
+            if d.status == "update" or tainted:
+                self.update(d, connector_id, str(tainted) if tainted else None)
         elif d.status == "delete":
             tariff_id = self.known_id(d, "deleted")
             if tariff_id is None or self.account_missing(d, wire.PSE, ["tariff"]):
@@ -204,7 +210,7 @@ class _Planner:
         rc = self.change(d, action, [*before, post], [state], notes, reason)
         rc.price_changes = price_changes(d)
 
-    def update(self, d: ObjectDiff, connector_id: str | None) -> None:
+    def update(self, d: ObjectDiff, connector_id: str | None, tainted: str | None = None) -> None:
         assert d.desired is not None
         before = d.live or {}
         fields = {f.path: f for f in d.fields}
@@ -212,7 +218,9 @@ class _Planner:
         dims = sorted(c["dimension"] for c in d.desired.attrs["components"])
         old_dims = sorted(str(c.get("dimension")) for c in before.get("components") or [])
         reason = None
-        if before:   # never applied by reconciler (imported): adopt it with one PATCH
+        if tainted:
+            reason = tainted
+        elif before:   # never applied by reconciler (imported): adopt it with one PATCH
             if "order_number" in fields:
                 reason = "its position among the connector's tariffs (order_number) changed; SEC cannot update it"
             elif dims != old_dims:

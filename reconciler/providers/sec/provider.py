@@ -194,7 +194,17 @@ class SecProvider(Provider):
         from the answer when SEC gives one (else the state says the ID is unknown)."""
         updates = list(change.state_updates)
         for req in change.requests:
-            body = await self.send(req)
+            try:
+                body = await self.send(req)
+            except errors.PlatformError as exc:
+                if req.method == "DELETE" and _maybe_processed(exc):
+                    # SEC may or may not have deleted the tariff, and cannot be asked. Keep the entry
+                    # (a pending create is taken back: nothing was created) but taint it, so the next
+                    # apply deletes it again (an answer 404 means gone) before anything else.
+                    record([StateUpdate(op="restore", address=change.address, meta={planner.TAINTED: (
+                        f"the DELETE of tariff_id {req.body.get(wire.TARIFF_ID) if isinstance(req.body, dict) else '?'}"
+                        f" got no reliable answer ({exc.message}); SEC may or may not still hold it")})])
+                raise
             if req.method == "DELETE" and change.action is Action.REPLACE:
                 own = next(u for u in updates if u.address == change.address)
                 post = next(r for r in change.requests if r.method == "POST")
@@ -223,3 +233,12 @@ class SecProvider(Provider):
             await client.aclose()
         self._clients.clear()
         self.sessions.clear()
+
+
+def _maybe_processed(exc: errors.PlatformError) -> bool:
+    """Whether SEC may have carried out a request that failed with `exc`."""
+    if isinstance(exc, errors.NotSent):
+        return False
+    if isinstance(exc, errors.ServerError):
+        return exc.status != 503   # 503: refused before processing
+    return isinstance(exc, errors.TransportError | errors.OutcomeUnknown)

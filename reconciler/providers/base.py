@@ -50,6 +50,14 @@ class Desired:
     drift_warn: bool = False
     origin: Any = None                         # the config object it comes from (for `source`)
     meta: dict[str, Any] = field(default_factory=dict)
+    # Computes `identity` when a change shows it (most resources of a large estate never change).
+    identity_of: Callable[[], dict[str, Any]] | None = None
+
+    def ident(self) -> dict[str, Any]:
+        """The fields a reviewer recognises this resource by."""
+        if self.identity_of is not None:
+            self.identity, self.identity_of = self.identity_of(), None
+        return self.identity
 
     @property
     def source(self) -> str | None:

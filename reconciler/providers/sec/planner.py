@@ -65,7 +65,7 @@ class _Planner:
 
     def change(self, d: ObjectDiff, action: Action, requests: list[HttpRequest], state: list[StateUpdate],
                notes: list[str] | None = None, reason: str | None = None) -> ResourceChange:
-        ident = dict(d.desired.identity) if d.desired is not None else {}
+        ident = dict(d.desired.ident()) if d.desired is not None else {}
         if d.prior is not None and d.prior.platform_id and d.prior.status != "pending":
             name = resources.id_name(d.kind)
             ident[name] = f"{name} {d.prior.platform_id}"

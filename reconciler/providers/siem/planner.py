@@ -75,7 +75,7 @@ class _Builder:
                covered_by: str | None = None, state: list[StateUpdate] | None = None,
                notes: list[str] | None = None) -> ResourceChange:
         if d.desired is not None:
-            ident = dict(d.desired.identity)
+            ident = dict(d.desired.ident())
         else:
             loc = self.live.raw.get(f"{self.p}.location.{self.ids(d.address)[0]}") or {}
             ident = wire.identity(d.kind, d.address.split(".", 2)[2],

@@ -8,6 +8,7 @@ connectors (`<p>.connector.<id>/<uid>/<connector>`); each tariff used there beco
 from __future__ import annotations
 
 import asyncio
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,7 @@ class SiemProvider(Provider):
             out[loc_addr] = Desired(
                 loc_addr, "location", attrs, parent=None, ignore_changes=ign, prevent_destroy=keep,
                 drift_warn=loc_warn, origin=station,
-                identity=wire.identity("location", station.id, attrs))
+                identity_of=functools.partial(wire.identity, "location", station.id, attrs))
             for evse in station.evses:
                 e_addr = f"{p}.evse.{station.id}/{evse.uid}"
                 e_attrs = wire.jsonable(evse.model_dump(mode="python", exclude_none=True, exclude_unset=True,
@@ -129,7 +130,9 @@ class SiemProvider(Provider):
                 out[e_addr] = Desired(
                     e_addr, "evse", e_attrs, init={"status": wire.jsonable(evse.status) or wire.AVAILABLE},
                     parent=loc_addr, ignore_changes=ign, prevent_destroy=keep, drift_warn=e_warn,
-                    origin=evse, identity=wire.identity("evse", f"{station.id}/{evse.uid}", e_attrs, station.name))
+                    origin=evse,
+                    identity_of=functools.partial(wire.identity, "evse", f"{station.id}/{evse.uid}", e_attrs,
+                                                  station.name))
                 for conn in evse.connectors:
                     c_addr = f"{p}.connector.{station.id}/{evse.uid}/{conn.id}"
                     c_attrs = wire.jsonable(conn.model_dump(mode="python", exclude_none=True, exclude_unset=True,
@@ -140,8 +143,8 @@ class SiemProvider(Provider):
                     out[c_addr] = Desired(
                         c_addr, "connector", c_attrs, parent=e_addr, ignore_changes=ign, prevent_destroy=keep,
                         drift_warn=e_warn if conn.drift is None else conn.drift == "warn", origin=conn,
-                        identity=wire.identity("connector", f"{station.id}/{evse.uid}/{conn.id}", c_attrs,
-                                               station.name))
+                        identity_of=functools.partial(wire.identity, "connector",
+                                                      f"{station.id}/{evse.uid}/{conn.id}", c_attrs, station.name))
         for tid, tariff in self._tariffs(config).items():
             t_addr = f"{p}.tariff.{tid}"
             attrs = wire.jsonable(tariff.model_dump(mode="python", exclude_none=True, exclude_unset=True,
@@ -150,7 +153,7 @@ class SiemProvider(Provider):
             out[t_addr] = Desired(
                 t_addr, "tariff", attrs, ignore_changes=ign, prevent_destroy=keep,
                 drift_warn=platform_warn or tariff.drift == "warn", origin=tariff,
-                identity=wire.identity("tariff", tid, attrs))
+                identity_of=functools.partial(wire.identity, "tariff", tid, attrs))
         return out
 
     # --- network -------------------------------------------------------------------------------

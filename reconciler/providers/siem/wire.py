@@ -48,6 +48,13 @@ OCPI_DIMENSIONS = frozenset({"ENERGY", "FLAT", "PARKING_TIME", "TIME"})
 
 def jsonable(value: Any) -> Any:
     """Plain JSON values: Decimal -> int/float, enums -> values, datetimes -> RFC 3339 with Z."""
+    t = type(value)
+    if t is str or t is int or t is float or t is bool or value is None:
+        return value
+    if t is dict:
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items() if v is not None}
+    if t is list or t is tuple:
+        return [jsonable(v) for v in value]
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="python", exclude_none=True, exclude_unset=True)
     if isinstance(value, dict):

@@ -25,14 +25,15 @@ def _norm(normalise: Normaliser, kind: str, name: str, value: Any) -> Any:
 
 
 def owned_fields(desired: Desired | None, prior: ResourceState | None, own: Ownership) -> list[str]:
-    names: dict[str, None] = {}
-    if desired is not None:
-        names.update(dict.fromkeys(desired.attrs))
-    if prior is not None:
-        names.update(dict.fromkeys(prior.attributes))
-    skip = own.identity | own.observed | own.init_only | own.children
-    ignored = set(desired.ignore_changes) if desired else set()
-    return [n for n in names if n not in skip and n not in ignored]
+    skip = own.unowned
+    names = [n for n in desired.attrs if n not in skip] if desired is not None else []
+    if prior is not None and prior.attributes.keys() != (desired.attrs.keys() if desired is not None else ()):
+        seen = set(names)
+        names += [n for n in prior.attributes if n not in skip and n not in seen]
+    if desired is not None and desired.ignore_changes:
+        ignored = set(desired.ignore_changes)
+        names = [n for n in names if n not in ignored]
+    return names
 
 
 def diff_object(address: str, kind: str, desired: Desired | None, prior: ResourceState | None,

@@ -15,6 +15,7 @@ platform holds (`read`), turns the engine's field diffs into the fewest requests
 from __future__ import annotations
 
 import abc
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,11 @@ class Ownership:
     observed: frozenset[str] = frozenset()     # read and shown, never sent, never diffed
     init_only: frozenset[str] = frozenset()    # sent at creation, then left to the platform
     children: frozenset[str] = frozenset()     # nested objects managed as resources of their own
+
+    @functools.cached_property
+    def unowned(self) -> frozenset[str]:
+        """Fields never diffed: identity, observed, init-only and children."""
+        return self.identity | self.observed | self.init_only | self.children
 
 
 @dataclass

@@ -57,6 +57,7 @@ class SiemProvider(Provider):
         self._transport = transport
         self._client: PlatformClient | None = None
         self._prefetched: dict[str, Any] = {}
+        self._prefetched_objects: dict[str, dict[str, Any] | None] = {}
         self._prefetch_reads = 0
         self._modules: dict[str, str] | None = None
         self._discovery_lock = asyncio.Lock()
@@ -263,30 +264,46 @@ class SiemProvider(Provider):
     async def prefetch(self, prior: dict[str, ResourceState]) -> None:
         view = await self.read({}, {a: r for a, r in prior.items() if r.status == "applied"})
         self._prefetched = view.raw
+        self._prefetched_objects = view.objects
         self._prefetch_reads = view.reads
 
     async def read(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
         view = LiveView()
         addrs = list(dict.fromkeys([*desired, *prior]))
-        done = self._prefetched
+        done, known = self._prefetched, self._prefetched_objects
         view.raw.update({a: done[a] for a in addrs if a in done})
-        locations = [a for a in addrs if a.split(".", 2)[1] == "location" and a not in done]
-        tariffs = [a for a in addrs if a.split(".", 2)[1] == "tariff" and a not in done]
+        # Every address, by the object read for it (its location, or the tariff itself).
+        by_object: dict[str, list[str]] = {}
+        for a in addrs:
+            _, kind, local = a.split(".", 2)
+            key = a if kind == "tariff" else f"{self.name}.location.{local.split('/', 1)[0]}"
+            by_object.setdefault(key, []).append(a)
+        locations = [a for a in by_object if a.split(".", 2)[1] == "location" and a not in done]
+        tariffs = [a for a in by_object if a.split(".", 2)[1] == "tariff" and a not in done]
+
+        def settle(key: str) -> None:
+            # Turned into owned-shape attributes as soon as it is read, while other reads wait.
+            for a in by_object[key]:
+                view.objects[a] = self.live_attrs(a, view.raw)
 
         async def read_location(addr: str) -> None:
             loc_id = addr.split(".", 2)[2]
             view.raw[addr] = await self._get(wire.location_path(self.cc, self.pid, loc_id), "id", loc_id)
+            settle(addr)
 
         async def read_tariff(addr: str) -> None:
             tid = addr.split(".", 2)[2]
             view.raw[addr] = await self._get(wire.tariff_path(self.cc, self.pid, tid), "id", tid)
+            settle(addr)
 
         jobs = [(read_location, a) for a in locations] + [(read_tariff, a) for a in tariffs]
         await for_each(jobs, lambda job: job[0](job[1]), self.client.concurrency)
         view.reads = len(locations) + len(tariffs) + self._prefetch_reads
-        self._prefetched, self._prefetch_reads = {}, 0
+        self._prefetched, self._prefetched_objects, self._prefetch_reads = {}, {}, 0
         for addr in addrs:
-            view.objects[addr] = self.live_attrs(addr, view.raw)
+            if addr not in view.objects:
+                view.objects[addr] = known[addr] if addr in known else self.live_attrs(addr, view.raw)
+        view.objects = {a: view.objects[a] for a in addrs}
         return view
 
     def view_from_state(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:

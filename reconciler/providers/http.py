@@ -264,7 +264,7 @@ class PlatformClient:
 
 
     def _same_origin(self, url: str) -> bool:
-        return url.startswith(self.base_url) or http1.Origin.of(url) == self._origin
+        return url.startswith(self.base_url + "/") or http1.Origin.of(url) == self._origin
 
     async def _http1(self, conn: http1.Connection, method: str, url: str, headers: dict[str, str],
                      content: str | None, ctx: dict[str, Any],

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import ssl
 import urllib.request
 import zlib
@@ -27,6 +28,9 @@ MAX_HEAD = 64 * 1024            # status line + headers
 MAX_BODY = 256 * 1024 * 1024    # a platform answer larger than this is refused
 _MAX_INTERIM = 10               # 1xx answers skipped before the final one
 _TARGET_SAFE = "/%:@!$&'()*+,;=-._~"
+_STATUS = re.compile(r"[0-9]{3}")
+_DIGITS = re.compile(r"[0-9]+")
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
 _QUERY_SAFE = _TARGET_SAFE + "?"
 
 
@@ -175,10 +179,10 @@ class Connection:
         once more on a new connection when `resend_if_closed` (idempotent requests); otherwise
         `Http1Error` is raised, since the server may have processed it.
         """
+        head = self._head(method, url, headers, body)
         reused = self._usable()
         if not reused:
             await self._open()
-        head = self._head(method, url, headers, body)
         try:
             return await self._exchange(method, head, body)
         except _ClosedBeforeAnswer as exc:
@@ -245,6 +249,8 @@ class Connection:
             raise Http1Error("the connection closed in the middle of the answer") from exc
         except asyncio.LimitOverrunError as exc:
             raise Http1Error("the answer's status line or headers are too long") from exc
+        except ValueError as exc:  # a number in the answer that the checks above let through
+            raise Http1Error(f"malformed answer: {exc}") from exc
         except ssl.SSLError as exc:
             raise Http1Error(f"TLS error: {exc.reason or exc}") from exc
         except (ConnectionError, OSError) as exc:
@@ -267,7 +273,7 @@ class Connection:
         status_line, _, rest = text.partition("\r\n")
         version, _, tail = status_line.partition(" ")
         code, _, reason = tail.partition(" ")
-        if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
+        if not version.startswith("HTTP/1.") or not _STATUS.fullmatch(code):
             raise Http1Error(f"not an HTTP/1.x answer: {status_line[:80]!r}")
         items: dict[str, str] = {}
         last = ""
@@ -298,7 +304,7 @@ class Connection:
         length = headers.get("content-length")
         if length is not None:
             values = {v.strip() for v in length.split(",")}
-            if len(values) != 1 or not next(iter(values)).isdigit():
+            if len(values) != 1 or not _DIGITS.fullmatch(next(iter(values))):
                 raise Http1Error(f"invalid Content-Length in the answer: {length[:40]!r}")
             n = int(values.pop())
             if n > MAX_BODY:
@@ -312,10 +318,9 @@ class Connection:
         while True:
             line = await reader.readuntil(b"\r\n")
             size_text = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise Http1Error(f"invalid chunk size in the answer: {size_text[:20]!r}") from None
+            if not _HEX.fullmatch(size_text):
+                raise Http1Error(f"invalid chunk size in the answer: {size_text[:20]!r}")
+            size = int(size_text, 16)
             if size == 0:
                 while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
                     pass

@@ -10,6 +10,7 @@ collected; if there is any, one `DiagnosticError` carries them all (warnings inc
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
 import re
@@ -146,12 +147,20 @@ def _parse_many(files: list[sources.SourceFile]) -> list[tuple[object, SourceMap
     ctx = multiprocessing.get_context("fork" if in_main else "forkserver") if sys.platform == "linux" else None
     # Biggest first, so the slowest file does not start last.
     order = sorted(range(len(files)), key=lambda i: -len(files[i].data))
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                                initializer=_yield_to_io) as pool:
         results = list(pool.map(sources.parse, [files[i] for i in order], chunksize=1))
     out: list[tuple[object, SourceMap, list[Diagnostic]]] = [None] * len(files)  # type: ignore[list-item]
     for i, res in zip(order, results, strict=True):
         out[i] = res
     return out
+
+
+def _yield_to_io() -> None:
+    """Parse workers run at a lower priority: a plan reads the platforms meanwhile, and each
+    answer waiting for a core would stretch the whole read."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(10)
 
 
 def _order(d: Diagnostic) -> tuple[str, int]:

@@ -6,6 +6,8 @@ Kept apart from the command definitions so each command stays parse -> engine ->
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import gc
 import logging
 import os
@@ -101,7 +103,7 @@ class Session:
             if prefetch:
                 config, providers = _run(runner, lambda: _load_prefetching(config_path, store, spath))
             else:
-                config = load_config(config_path)
+                config = _load_beside_state(config_path, store)
                 providers = providers_for(config, spath)
         except BaseException:
             runner.close()
@@ -127,6 +129,21 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _load_beside_state(config_path: Path, store: StateStore) -> models.Config:
+    """The configuration, while another thread parses the state file (`store.load()` under the
+    lock then reuses it): with a cold parse the YAML is parsed in worker processes meanwhile."""
+    if not store.exists():
+        return load_config(config_path)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        peeked = pool.submit(store.peek)
+        try:
+            return load_config(config_path)
+        finally:
+            # A state that cannot be read is reported by the load under the lock, with its context.
+            with contextlib.suppress(Exception):
+                peeked.result()
 
 
 class _Box:

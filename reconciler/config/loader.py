@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import multiprocessing
 import os
 import re
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -25,6 +27,7 @@ from pydantic import ValidationError
 from reconciler.config import checks, models, parsecache, secrets, sources, validation
 from reconciler.config.base import ConfigModel, attach_sources
 from reconciler.config.sources import PathT, SourceMap, format_path
+from reconciler.core import redact
 from reconciler.core.diagnostics import Diagnostic, DiagnosticError, Severity
 
 M = TypeVar("M", bound=ConfigModel)
@@ -46,6 +49,7 @@ class _Collected:
     platforms: dict[str, _Item] = field(default_factory=dict)
     lists: dict[str, list[_Item]] = field(default_factory=lambda: {k: [] for k in _LISTS})
     review: _Item | None = None
+    failed: dict[str, int] = field(default_factory=lambda: {k: 0 for k in _LISTS})  # items that did not build
 
 
 def load_config(path: Path) -> models.Config:
@@ -53,19 +57,26 @@ def load_config(path: Path) -> models.Config:
     root, files = sources.discover(Path(path))
     diags: list[Diagnostic] = []
     collected = _Collected()
+    tariffs: list[models.Tariff] = []
+    stations: list[models.Station] = []
+    # Files arrive in order as they are parsed (or found in the cache); each one's stations and
+    # tariffs are built while the next files are still being parsed.
     for source, (data, smap, parse_errors) in zip(files, _parse_all(files), strict=True):
         diags += parse_errors
         if data is not None:
             # A file without "${" cannot hold a misplaced secret reference: skip walking every value.
             _collect(data, smap, source.path.parent, collected, diags, scan_secrets=b"${" in source.data)
+        tariffs += _build_all(models.Tariff, collected.lists["tariffs"][len(tariffs) + collected.failed["tariffs"]:],
+                              diags, collected.failed, "tariffs")
+        stations += _build_all(models.Station,
+                               collected.lists["stations"][len(stations) + collected.failed["stations"]:],
+                               diags, collected.failed, "stations")
 
     platforms = {}
     for name, item in collected.platforms.items():
         platform = _platform(name, item, diags)
         if platform is not None:
             platforms[name] = platform
-    tariffs = _build_all(models.Tariff, collected.lists["tariffs"], diags)
-    stations = _build_all(models.Station, collected.lists["stations"], diags)
     meters = _build_all(models.Meter, [_with_paths(i, "measurements", "path") for i in collected.lists["meters"]],
                         diags)
     imports = _build_all(models.ImportBlock, collected.lists["import"], diags)
@@ -73,6 +84,10 @@ def load_config(path: Path) -> models.Config:
     diags += checks.check(platforms, tariffs, stations, meters, imports)
     diags += checks.check_review(review, tariffs)
 
+    # Stations and tariffs are built as their files arrive, possibly before the platform whose
+    # credential a message quotes was resolved: blank every secret known now.
+    diags = [dataclasses.replace(d, summary=redact.redact(d.summary), detail=redact.redact(d.detail))
+             for d in diags]
     errors = sorted((d for d in diags if d.severity is Severity.ERROR), key=_order)
     warnings = sorted((d for d in diags if d.severity is not Severity.ERROR), key=_order)
     if errors:
@@ -121,39 +136,38 @@ def load_platforms(path: Path | str) -> dict[str, models.Platform] | None:
 _PARALLEL_BYTES = 1 << 20
 
 
-def _parse_all(files: list[sources.SourceFile]) -> list[tuple[object, SourceMap, list[Diagnostic]]]:
+Parsed = tuple[object, SourceMap, list[Diagnostic]]
+
+
+def _parse_all(files: list[sources.SourceFile]) -> Iterator[Parsed]:
+    """Each file parsed, in order, as soon as it and the files before it are ready."""
     cached = [parsecache.get(f) for f in files]
     todo = [f for f, c in zip(files, cached, strict=True) if c is None]
-    parsed = iter(_parse_many(todo))
-    out: list[tuple[object, SourceMap, list[Diagnostic]]] = []
-    for f, c in zip(files, cached, strict=True):
-        if c is not None:
-            out.append((c[0], c[1], []))
-            continue
-        data, smap, diags = next(parsed)
-        if not diags:
-            parsecache.put(f, data, smap)
-        out.append((data, smap, diags))
-    return out
+    with _parse_many(todo) as parsed:
+        for f, c in zip(files, cached, strict=True):
+            if c is not None:
+                yield c[0], c[1], []
+                continue
+            data, smap, diags = next(parsed)
+            if not diags:
+                parsecache.put(f, data, smap)
+            yield data, smap, diags
 
 
-def _parse_many(files: list[sources.SourceFile]) -> list[tuple[object, SourceMap, list[Diagnostic]]]:
+@contextlib.contextmanager
+def _parse_many(files: list[sources.SourceFile]) -> Iterator[Iterator[Parsed]]:
     workers = min(len(files), os.cpu_count() or 1)
     if workers < 2 or sum(len(f.data) for f in files) < _PARALLEL_BYTES:
-        return [sources.parse(f) for f in files]
+        yield (sources.parse(f) for f in files)
+        return
     # fork is cheapest, but only safe from the main thread (a plan may load the config in a worker
     # thread while its event loop reads the platforms).
     in_main = threading.current_thread() is threading.main_thread()
     ctx = multiprocessing.get_context("fork" if in_main else "forkserver") if sys.platform == "linux" else None
-    # Biggest first, so the slowest file does not start last.
-    order = sorted(range(len(files)), key=lambda i: -len(files[i].data))
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                                 initializer=_yield_to_io) as pool:
-        results = list(pool.map(sources.parse, [files[i] for i in order], chunksize=1))
-    out: list[tuple[object, SourceMap, list[Diagnostic]]] = [None] * len(files)  # type: ignore[list-item]
-    for i, res in zip(order, results, strict=True):
-        out[i] = res
-    return out
+        # In file order, so the first files can be built while the later ones are parsed.
+        yield pool.map(sources.parse, files, chunksize=1)
 
 
 def _yield_to_io() -> None:
@@ -271,8 +285,12 @@ def _with_paths(item: _Item, block: str, key: str) -> _Item:
     return _Item(data, item.smap, item.path, item.yaml_dir)
 
 
-def _build_all(model: type[M], items: list[_Item], diags: list[Diagnostic]) -> list[M]:
-    return [m for m in (_build(model, item, diags) for item in items) if m is not None]
+def _build_all(model: type[M], items: list[_Item], diags: list[Diagnostic],
+               failed: dict[str, int] | None = None, kind: str = "") -> list[M]:
+    built = [_build(model, item, diags) for item in items]
+    if failed is not None:
+        failed[kind] += sum(1 for m in built if m is None)
+    return [m for m in built if m is not None]
 
 
 def _build(model: type[M], item: _Item, diags: list[Diagnostic]) -> M | None:

@@ -6,7 +6,6 @@ Kept apart from the command definitions so each command stays parse -> engine ->
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import gc
 import logging
@@ -62,8 +61,8 @@ def sandbox_dir(state_file: Path) -> Path:
     return Path(env) if env else state_file.parent / ".reconciler" / "sandbox"
 
 
-def load_config(path: Path) -> models.Config:
-    config = loader.load_config(path)
+def load_config(path: Path, meanwhile: Callable[[], None] | None = None) -> models.Config:
+    config = loader.load_config(path, meanwhile=meanwhile)
     # The configuration lives until the command ends: keep the collector from rescanning it.
     gc.freeze()
     return config
@@ -132,18 +131,17 @@ class Session:
 
 
 def _load_beside_state(config_path: Path, store: StateStore) -> models.Config:
-    """The configuration, while another thread parses the state file (`store.load()` under the
-    lock then reuses it): with a cold parse the YAML is parsed in worker processes meanwhile."""
+    """The configuration; if its YAML has to be parsed in worker processes, the state file is
+    parsed meanwhile (`store.load()` under the lock then reuses it)."""
     if not store.exists():
         return load_config(config_path)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        peeked = pool.submit(store.peek)
-        try:
-            return load_config(config_path)
-        finally:
-            # A state that cannot be read is reported by the load under the lock, with its context.
-            with contextlib.suppress(Exception):
-                peeked.result()
+
+    def peek() -> None:
+        # A state that cannot be read is reported by the load under the lock, with its context.
+        with contextlib.suppress(Exception):
+            store.peek()
+
+    return load_config(config_path, meanwhile=peek)
 
 
 class _Box:

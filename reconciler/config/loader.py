@@ -17,7 +17,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -52,8 +52,11 @@ class _Collected:
     failed: dict[str, int] = field(default_factory=lambda: {k: 0 for k in _LISTS})  # items that did not build
 
 
-def load_config(path: Path) -> models.Config:
-    """Load, merge and validate the config at `path`; raise DiagnosticError with every error."""
+def load_config(path: Path, *, meanwhile: Callable[[], None] | None = None) -> models.Config:
+    """Load, merge and validate the config at `path`; raise DiagnosticError with every error.
+
+    `meanwhile` is called while worker processes parse YAML (when they do), to use the wait.
+    """
     root, files = sources.discover(Path(path))
     diags: list[Diagnostic] = []
     collected = _Collected()
@@ -61,7 +64,7 @@ def load_config(path: Path) -> models.Config:
     stations: list[models.Station] = []
     # Files arrive in order as they are parsed (or found in the cache); each one's stations and
     # tariffs are built while the next files are still being parsed.
-    for source, (data, smap, parse_errors) in zip(files, _parse_all(files), strict=True):
+    for source, (data, smap, parse_errors) in zip(files, _parse_all(files, meanwhile), strict=True):
         diags += parse_errors
         if data is not None:
             # A file without "${" cannot hold a misplaced secret reference: skip walking every value.
@@ -139,11 +142,11 @@ _PARALLEL_BYTES = 1 << 20
 Parsed = tuple[object, SourceMap, list[Diagnostic]]
 
 
-def _parse_all(files: list[sources.SourceFile]) -> Iterator[Parsed]:
+def _parse_all(files: list[sources.SourceFile], meanwhile: Callable[[], None] | None = None) -> Iterator[Parsed]:
     """Each file parsed, in order, as soon as it and the files before it are ready."""
     cached = [parsecache.get(f) for f in files]
     todo = [f for f, c in zip(files, cached, strict=True) if c is None]
-    with _parse_many(todo) as parsed:
+    with _parse_many(todo, meanwhile) as parsed:
         for f, c in zip(files, cached, strict=True):
             if c is not None:
                 yield c[0], c[1], []
@@ -155,7 +158,8 @@ def _parse_all(files: list[sources.SourceFile]) -> Iterator[Parsed]:
 
 
 @contextlib.contextmanager
-def _parse_many(files: list[sources.SourceFile]) -> Iterator[Iterator[Parsed]]:
+def _parse_many(files: list[sources.SourceFile],
+                meanwhile: Callable[[], None] | None = None) -> Iterator[Iterator[Parsed]]:
     workers = min(len(files), os.cpu_count() or 1)
     if workers < 2 or sum(len(f.data) for f in files) < _PARALLEL_BYTES:
         yield (sources.parse(f) for f in files)
@@ -167,7 +171,10 @@ def _parse_many(files: list[sources.SourceFile]) -> Iterator[Iterator[Parsed]]:
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                                 initializer=_yield_to_io) as pool:
         # In file order, so the first files can be built while the later ones are parsed.
-        yield pool.map(sources.parse, files, chunksize=1)
+        results = pool.map(sources.parse, files, chunksize=1)
+        if meanwhile is not None:
+            meanwhile()
+        yield results
 
 
 def _yield_to_io() -> None:

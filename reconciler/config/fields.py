@@ -60,6 +60,13 @@ def _to_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _json_datetime(value: datetime) -> str:
+    """OCPI DateTime on the wire: UTC with a Z, milliseconds only when there are some."""
+    value = value.astimezone(UTC)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    return text + (f".{value.microsecond // 1000:03d}Z" if value.microsecond else "Z")
+
+
 def _json_number(value: Decimal) -> int | float:
     """Decimals travel as JSON numbers: 1450 stays 1450, 0.25 stays 0.25."""
     return int(value) if value == value.to_integral_value() else float(value)
@@ -106,4 +113,5 @@ TariffId36 = Annotated[str, BeforeValidator(_id_from_int),
 TextId = Annotated[str, BeforeValidator(_id_from_int), StringConstraints(min_length=1)]
 
 Number = Annotated[Decimal, PlainSerializer(_json_number, return_type=int | float, when_used="json")]
-DateTime = Annotated[datetime, AfterValidator(_to_utc)]
+DateTime = Annotated[datetime, AfterValidator(_to_utc),
+                     PlainSerializer(_json_datetime, return_type=str, when_used="json")]

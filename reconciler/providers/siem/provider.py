@@ -112,20 +112,25 @@ class SiemProvider(Provider):
         out: dict[str, Desired] = {}
         p = self.name
         platform_warn = self.platform.drift == "warn"
+        evse_skip = frozenset({"uid", "status", "connectors", *wire.CONFIG_ONLY})
+        conn_skip = frozenset({"id", *wire.CONFIG_ONLY})
         for station in self._stations(config):
             loc_addr = f"{p}.location.{station.id}"
-            attrs = wire.jsonable(station.model_dump(mode="python", exclude_none=True, exclude_unset=True,
-                                                     exclude={"id", "evses", *wire.CONFIG_ONLY}))
+            # One dump per station (its EVSEs and connectors nested), split into resources below.
+            # JSON mode gives wire values directly (enum values, Numbers as int/float, OCPI DateTimes).
+            full = station.model_dump(mode="json", exclude_none=True, exclude_unset=True,
+                                      exclude={"id", *wire.CONFIG_ONLY})
+            dumped_evses = full.pop("evses", None) or []
+            attrs = full
             ign, keep = _lifecycle(station)
             loc_warn = platform_warn or station.drift == "warn"
             out[loc_addr] = Desired(
                 loc_addr, "location", attrs, parent=None, ignore_changes=ign, prevent_destroy=keep,
                 drift_warn=loc_warn, origin=station,
                 identity_of=functools.partial(wire.identity, "location", station.id, attrs))
-            for evse in station.evses:
+            for evse, e_dump in zip(station.evses, dumped_evses, strict=True):
                 e_addr = f"{p}.evse.{station.id}/{evse.uid}"
-                e_attrs = wire.jsonable(evse.model_dump(mode="python", exclude_none=True, exclude_unset=True,
-                                                        exclude={"uid", "status", "connectors", *wire.CONFIG_ONLY}))
+                e_attrs = {k: v for k, v in e_dump.items() if k not in evse_skip}
                 ign, keep = _lifecycle(evse)
                 e_warn = loc_warn if evse.drift is None else evse.drift == "warn"
                 out[e_addr] = Desired(
@@ -134,10 +139,9 @@ class SiemProvider(Provider):
                     origin=evse,
                     identity_of=functools.partial(wire.identity, "evse", f"{station.id}/{evse.uid}", e_attrs,
                                                   station.name))
-                for conn in evse.connectors:
+                for conn, c_dump in zip(evse.connectors, e_dump.get("connectors") or [], strict=True):
                     c_addr = f"{p}.connector.{station.id}/{evse.uid}/{conn.id}"
-                    c_attrs = wire.jsonable(conn.model_dump(mode="python", exclude_none=True, exclude_unset=True,
-                                                            exclude={"id", *wire.CONFIG_ONLY}))
+                    c_attrs = {k: v for k, v in c_dump.items() if k not in conn_skip}
                     if "tariffs" in conn.model_fields_set:
                         c_attrs["tariff_ids"] = list(conn.tariffs)
                     ign, keep = _lifecycle(conn)

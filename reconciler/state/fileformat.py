@@ -89,6 +89,14 @@ def loads(data: bytes, source: str, *, backup: str | None = None) -> State:
 
     `backup`, when given, is the path of an existing backup file, mentioned if `data` is corrupt.
     """
+    try:
+        # The common case, parsed and validated in one pass by pydantic's own JSON reader; any
+        # other file (older format, damage) takes the path below, which upgrades or explains.
+        fast = State.model_validate_json(data)
+        if fast.version == FORMAT_VERSION and "version" in fast.model_fields_set:
+            return fast
+    except ValueError:  # pydantic's ValidationError is a ValueError
+        pass
     hint = (
         f"The previous version is kept in {backup}; if this file cannot be repaired, "
         f"inspect the backup and copy it over {source}."

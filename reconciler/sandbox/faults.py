@@ -46,7 +46,7 @@ class Faults(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    latency_ms: float = Field(0, ge=0, description="added to every matching request")
+    latency_ms: float = Field(0, ge=0, description="round trip added to every matching request: half before it is handled, half after")
     jitter_ms: float = Field(0, ge=0, description="uniform random extra latency in [0, jitter_ms]")
     error_rate: float = Field(0, ge=0, le=1, description="probability of answering error_status")
     error_status: int = Field(503, ge=400, le=599)

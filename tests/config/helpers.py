@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from reconciler.config import loader, models
 from reconciler.core.diagnostics import Diagnostic, DiagnosticError, Severity
+from tests.shared_data import shared
 
 # The example of SPEC.md "Configuration", verbatim apart from the schema comment.
 SPEC_EXAMPLE = """\
@@ -151,7 +151,6 @@ def one_error(root: Path, files: dict[str, str] | None = None) -> Diagnostic:
 
 
 def shared_dir() -> Path | None:
-    """The project's `shared/` (beside the checkout, or $RECONCILER_SHARED); None when absent."""
-    env = os.environ.get("RECONCILER_SHARED")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared"
+    """The folder holding the third-party test data (tests/data, or $RECONCILER_SHARED)."""
+    path = shared("ocpi-2.2.1-examples").parent
     return path.resolve() if path.is_dir() else None

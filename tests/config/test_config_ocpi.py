@@ -1,4 +1,4 @@
-"""The OCPI 2.2.1 wire models accept every official example payload (shared/ocpi-2.2.1-examples)."""
+"""The OCPI 2.2.1 wire models accept every official example payload (tests/data/ocpi-2.2.1-examples)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .helpers import shared_dir
 SHARED = shared_dir()
 EXAMPLES = SHARED / "ocpi-2.2.1-examples" if SHARED else None
 needs_examples = pytest.mark.skipif(EXAMPLES is None or not EXAMPLES.is_dir(),
-                                    reason="shared/ocpi-2.2.1-examples not found (set RECONCILER_SHARED)")
+                                    reason="tests/data/ocpi-2.2.1-examples not found")
 KNOWN_INVALID = {"location_put_example_add_evse.json", "tariff_put_example.json"}  # see SOURCE.txt
 
 

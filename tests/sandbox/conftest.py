@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,8 +16,9 @@ from reconciler.sandbox.datastore import JournaledStore
 from reconciler.sandbox.faults import FaultController
 from reconciler.sandbox.requestlog import RequestLog
 from reconciler.sandbox.siem import create_app
+from tests.shared_data import shared
 
-EXAMPLES = Path(os.environ.get("RECONCILER_SHARED") or Path(__file__).resolve().parents[3] / "shared") / "ocpi-2.2.1-examples"
+EXAMPLES = shared("ocpi-2.2.1-examples")
 PREFIX = "/ocpi/2.2.1"
 KEY = "test-api-key-CO-ABC"
 OTHER_KEY = "test-api-key-CO-XYZ"
@@ -29,7 +29,7 @@ STAMP = "2026-01-15T10:00:00Z"
 def example(name: str) -> Any:
     path = EXAMPLES / name
     if not path.is_file():
-        pytest.skip(f"the OCPI examples are not beside this checkout ({EXAMPLES})")
+        pytest.fail(f"missing OCPI example {path}")
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -1,5 +1,5 @@
 """The calculator (OCPI text rules) against the worked examples the OCPI 2.2.1 Tariffs module gives
-for its example tariffs (../shared/ocpi-2.2.1-examples/tariff_*.json): the prices in the comments
+for its example tariffs (tests/data/ocpi-2.2.1-examples/tariff_*.json): the prices in the comments
 are the spec's own figures, rounded to cents as the spec writes them."""
 
 from __future__ import annotations
@@ -8,16 +8,16 @@ import copy
 import datetime as dt
 import json
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reconciler.tariffs import calculator, model, sessions
 from reconciler.tariffs.calculator import Period, Session
+from tests.shared_data import shared
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "ocpi-2.2.1-examples"
-pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="../shared/ocpi-2.2.1-examples is not present")
+EXAMPLES = shared("ocpi-2.2.1-examples")
+pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="tests/data/ocpi-2.2.1-examples is not present")
 
 MONDAY = dt.datetime(2015, 6, 29, 10, 0)   # a Monday, before tariff_6's end date
 D = Decimal

@@ -1,4 +1,4 @@
-"""The calculator against every CDR vector in ../shared/ocpi-tariff-cases (TandemDrive's reference
+"""The calculator against every CDR vector in tests/data/ocpi-tariff-cases (TandemDrive's reference
 calculator, see SOURCE.txt there): with `REFERENCE` rules every total must match to 4 decimals; with
 the OCPI text's rules only min_price changes a result (rule 6 of SOURCE.txt)."""
 
@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 
 from reconciler.tariffs import calculator, model, sessions
+from tests.shared_data import shared
 
-CASES = Path(__file__).resolve().parents[3] / "shared" / "ocpi-tariff-cases"
+CASES = shared("ocpi-tariff-cases")
 VECTORS = sorted(CASES.glob("*/cdr*.json")) if CASES.is_dir() else []
-pytestmark = pytest.mark.skipif(not VECTORS, reason="../shared/ocpi-tariff-cases is not present")
+pytestmark = pytest.mark.skipif(not VECTORS, reason="tests/data/ocpi-tariff-cases is not present")
 
 FOUR = Decimal("0.0001")
 

@@ -208,9 +208,8 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
             the_plan = saved
         else:
             the_plan = _make_plan(session, state, list(targets), refresh)
-        doc = jsonout.plan_document(the_plan)
         if saved is None:
-            console.out(text.render(doc, color=paint), nl=False)
+            console.out(text.render(jsonout.plan_document(the_plan), color=paint), nl=False)
         if the_plan.errors:
             console.diagnostics(_plan_errors(the_plan), console.use_color(sys.stderr, color))
             raise ExitCode(1)

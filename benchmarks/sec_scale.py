@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from measure import run_cli
 
 from reconciler.sandbox import sec_catalogue
 from reconciler.sandbox.datastore import JournaledStore
@@ -84,24 +84,12 @@ def generate(root: Path, n_st: int, n_tariffs: int) -> None:
     (root / "tariffs.yaml").write_text("\n".join(tariffs) + "\n")
 
 
-# Runs the CLI and reports its own peak memory on stderr (RUSAGE_CHILDREN would give the largest child so far).
-CHILD = ("import atexit, resource, runpy, sys; atexit.register(lambda: print('PEAK_KB', "
-         "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)); sys.argv = ['reconciler', *sys.argv[1:]]; "
-         "runpy.run_module('reconciler', run_name='__main__')")
-
-
 def cli(*args: str) -> tuple[float, float, int, str]:
-    """(wall s, CPU s, peak RSS MB, output) of one `reconciler` run in a child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True, timeout=3600)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    """(wall s, CPU s, peak RSS MB, output) of one `reconciler` run in a child process (wait4)."""
+    proc, fig = run_cli(list(args), dict(os.environ))
     if proc.returncode not in (0, 2):
         sys.exit(f"reconciler {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
-    peak = next((int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("PEAK_KB")), 0)
-    return wall, cpu, peak // 1024, proc.stdout
+    return fig["wall_s"], fig["cpu_s"], round(fig["peak_rss_mb"]), proc.stdout
 
 
 def writes(box: Path) -> list[dict[str, object]]:

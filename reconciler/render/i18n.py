@@ -19,6 +19,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     "title": ("reconciler plan", "plan de reconciler"),
     "no_changes": ("**No changes.** The platforms match the configuration.",
                    "**Sin cambios.** Las plataformas coinciden con la configuración."),
+    "no_changes_manual": ("**No changes to send.** Manual actions need a person (see below).",
+                          "**Ningún cambio que enviar.** Hay acciones manuales que requieren a una persona "
+                          "(ver abajo)."),
     "not_refreshed": (
         ":information_source: **Live state was not read.** This plan compares the configuration with the "
         "state file only (no platform credentials in this run, e.g. a pull request from a fork). Changes made "

@@ -163,7 +163,7 @@ def render(doc: dict[str, Any], *, full_plan_hint: str | None = None, limit: int
     if not doc.get("refresh", True):
         parts.append(f"> {i18n.text(lang, 'not_refreshed')}\n")
     if not doc.get("changes"):
-        parts.append(i18n.text(lang, "no_changes") + "\n")
+        parts.append(i18n.text(lang, "no_changes_manual" if doc.get("manual_actions") else "no_changes") + "\n")
     warnings = _warnings(doc, threshold, lang)
     if warnings:
         parts += [f"### {i18n.text(lang, 'review_first')}\n", *warnings, ""]

@@ -93,7 +93,12 @@ def render(doc: dict[str, Any], color: bool = False) -> str:
     s = doc.get("summary") or {}
     if not changes:
         o.add()
-        o.add("No changes. The platforms match the configuration.", fg="green", bold=True)
+        manual = len(doc.get("manual_actions") or [])
+        if manual:
+            o.add(f"No changes to send. {manual} manual action{'s' if manual != 1 else ''} above "
+                  f"need{'s' if manual == 1 else ''} a person.", fg="yellow", bold=True)
+        else:
+            o.add("No changes. The platforms match the configuration.", fg="green", bold=True)
         return o.text()
     covered: dict[str, list[dict[str, Any]]] = {}
     for ch in changes:

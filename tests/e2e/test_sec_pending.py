@@ -33,6 +33,10 @@ def test_a_create_whose_answer_is_dropped_is_pending_never_retried_and_resolved_
            "reconciler sandbox sec-catalogue" in plan.output
     assert f"if it is there:     reconciler import {DC_CCP} <tariff_id>" in plan.output
     assert f"if it is not there: reconciler state forget-pending {DC_CCP}" in plan.output
+    # Nothing to send, but the plan does not say all is well: a person has something to do.
+    assert plan.exit_code == 0
+    assert "No changes to send. 1 manual action above needs a person." in plan.output
+    assert "The platforms match the configuration" not in plan.output
     chile.clear_requests()
     again = chile.apply()
     assert again.exit_code == 0, again.output

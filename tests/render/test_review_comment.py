@@ -112,3 +112,14 @@ def test_a_huge_price_table_is_cut_between_rows() -> None:
 def test_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown language 'fr'"):
         markdown.render(_doc(), lang="fr")
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "**No changes to send.** Manual actions need a person"),
+                                             ("es", "**Ningún cambio que enviar.** Hay acciones manuales")])
+def test_a_plan_with_only_manual_actions_does_not_say_all_is_well(lang: str, words: str) -> None:
+    manual = [{"address": "medido.meter.29", "platform": "medido", "summary": "create the meter on the web"}]
+    text = markdown.render(_doc(changes=[], summary={}, manual_actions=manual), lang=lang)
+    assert words in text
+    assert "create the meter on the web" in text
+    assert i18n.text(lang, "no_changes") not in text
+    assert i18n.text("en", "no_changes") in markdown.render(_doc(changes=[], summary={}))

@@ -24,8 +24,6 @@ import json
 import math
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +32,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
-from measure import free_port, log_lines, run_cli
+from measure import free_port, log_lines, run_cli, sandbox_server
 
 SANTIAGO = zoneinfo.ZoneInfo("America/Santiago")
 STEP = 900
@@ -146,68 +144,55 @@ def main() -> int:
           f"measurements in {sum(1 for _ in cfg.glob('data/*/*.csv'))} CSV files, {size / 1e6:.0f} MB, generated in "
           f"{time.perf_counter() - t0:.1f}s")
     env = {**os.environ, "NO_COLOR": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "reconciler", "sandbox", "serve", "--port", str(port),
-                               "--data", str(data)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              text=True)
     try:
-        for _ in range(400):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        admin(base, "PATCH", "/settings", {"log_bodies": False})
-        for m in range(a.meters):
-            admin(base, "PUT", f"/devices/{1000 + m}", {"number": f"M{m:03d}", "provider": 2, "sensors": [
-                "Energía activa acumulada", "Potencia activa total instantánea", "Voltaje A-N"]})
-        (data / "chilemedido.faults.json").write_text(json.dumps({"latency_ms": a.latency_ms}))
-        env["CHILEMEDIDO_REFRESH_TOKEN"] = (data / "chilemedido.demo-refresh-token").read_text().strip()
-        log = data / "chilemedido.requests.jsonl"
-        log.write_text("")
+        with sandbox_server(port, data, env) as server:
+            admin(base, "PATCH", "/settings", {"log_bodies": False})
+            for m in range(a.meters):
+                admin(base, "PUT", f"/devices/{1000 + m}", {"number": f"M{m:03d}", "provider": 2, "sensors": [
+                    "Energía activa acumulada", "Potencia activa total instantánea", "Voltaje A-N"]})
+            (data / "chilemedido.faults.json").write_text(json.dumps({"latency_ms": a.latency_ms}))
+            env["CHILEMEDIDO_REFRESH_TOKEN"] = (data / "chilemedido.demo-refresh-token").read_text().strip()
+            log = data / "chilemedido.requests.jsonl"
+            log.write_text("")
 
-        server_before = cpu_seconds(server.pid)
-        proc, fig = run_cli(["apply", str(cfg), "--auto-approve"], env)
-        server_after = cpu_seconds(server.pid)
-        if proc.returncode != 0:
-            print(proc.stdout[-3000:], proc.stderr[-3000:])
-            return 1
-        entries = log_lines(log)
-        posts = [e for e in entries if e["method"] == "POST" and e["path"].endswith("/measurements")]
-        others = len(entries) - len(posts)
-        minimum = minimum_requests(ts) * a.meters
-        # Requests run `concurrency` at a time, and one meter's one after another (its watermark moves
-        # after each): the time can be no less than the larger of the two chains.
-        per_meter = minimum_requests(ts)
-        waves = max(math.ceil(len(posts) / a.concurrency), per_meter)
-        bound = waves * a.latency_ms / 1000
-        print(f"apply: POST /measurements requests {len(posts):,}; minimum the limits allow {minimum:,} "
-              f"({'equal' if len(posts) == minimum else 'NOT equal'}); other requests {others} "
-              f"(token, sensor list, meters, server time)")
-        print(f"  wall {fig['wall_s']:.1f}s against the bound max(ceil({len(posts):,}/{a.concurrency}), {per_meter} per "
-              f"meter) x {a.latency_ms:.0f} ms = {bound:.1f}s (ratio {fig['wall_s'] / bound:.2f}); cpu "
-              f"{fig['cpu_s']:.1f}s; peak memory of the CLI process {fig['peak_rss_mb']:.0f} MB")
-        if server_before is not None and server_after is not None:
-            print(f"  (the simulator process used {server_after - server_before:.1f}s of CPU meanwhile, on the same "
-                  f"{os.cpu_count()} cores)")
-        stats = admin(base, "GET", "/measurements")
-        held = sum(s["stored"] for s in stats.values())
-        dups = sum(s["duplicates"] for s in stats.values())
-        print(f"  the simulator holds {held:,} measurements ({'every one' if held == total else 'NOT every one'} of "
-              f"{total:,}), {dups} duplicates")
+            server_before = cpu_seconds(server.pid)
+            proc, fig = run_cli(["apply", str(cfg), "--auto-approve"], env)
+            server_after = cpu_seconds(server.pid)
+            if proc.returncode != 0:
+                print(proc.stdout[-3000:], proc.stderr[-3000:])
+                return 1
+            entries = log_lines(log)
+            posts = [e for e in entries if e["method"] == "POST" and e["path"].endswith("/measurements")]
+            others = len(entries) - len(posts)
+            minimum = minimum_requests(ts) * a.meters
+            # Requests run `concurrency` at a time, and one meter's one after another (its watermark moves
+            # after each): the time can be no less than the larger of the two chains.
+            per_meter = minimum_requests(ts)
+            waves = max(math.ceil(len(posts) / a.concurrency), per_meter)
+            bound = waves * a.latency_ms / 1000
+            print(f"apply: POST /measurements requests {len(posts):,}; minimum the limits allow {minimum:,} "
+                  f"({'equal' if len(posts) == minimum else 'NOT equal'}); other requests {others} "
+                  f"(token, sensor list, meters, server time)")
+            print(f"  wall {fig['wall_s']:.1f}s against the bound max(ceil({len(posts):,}/{a.concurrency}), {per_meter} per "
+                  f"meter) x {a.latency_ms:.0f} ms = {bound:.1f}s (ratio {fig['wall_s'] / bound:.2f}); cpu "
+                  f"{fig['cpu_s']:.1f}s; peak memory of the CLI process {fig['peak_rss_mb']:.0f} MB")
+            if server_before is not None and server_after is not None:
+                print(f"  (the simulator process used {server_after - server_before:.1f}s of CPU meanwhile, on the same "
+                      f"{os.cpu_count()} cores)")
+            stats = admin(base, "GET", "/measurements")
+            held = sum(s["stored"] for s in stats.values())
+            dups = sum(s["duplicates"] for s in stats.values())
+            print(f"  the simulator holds {held:,} measurements ({'every one' if held == total else 'NOT every one'} of "
+                  f"{total:,}), {dups} duplicates")
 
-        log.write_text("")
-        proc, fig = run_cli(["apply", str(cfg), "--auto-approve"], env)
-        entries = log_lines(log)
-        sent = sum(1 for e in entries if e["method"] == "POST" and e["path"].endswith("/measurements"))
-        print(f"second apply: exit {proc.returncode}, {sent} measurement requests, {len(entries)} requests in all, "
-              f"wall {fig['wall_s']:.1f}s, cpu {fig['cpu_s']:.1f}s (every file read again to find nothing new), "
-              f"peak memory {fig['peak_rss_mb']:.0f} MB")
+            log.write_text("")
+            proc, fig = run_cli(["apply", str(cfg), "--auto-approve"], env)
+            entries = log_lines(log)
+            sent = sum(1 for e in entries if e["method"] == "POST" and e["path"].endswith("/measurements"))
+            print(f"second apply: exit {proc.returncode}, {sent} measurement requests, {len(entries)} requests in all, "
+                  f"wall {fig['wall_s']:.1f}s, cpu {fig['cpu_s']:.1f}s (every file read again to find nothing new), "
+                  f"peak memory {fig['peak_rss_mb']:.0f} MB")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
         else:

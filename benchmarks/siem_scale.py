@@ -22,14 +22,12 @@ import json
 import math
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from measure import free_port, log_lines, run_cli
+from measure import free_port, log_lines, run_cli, sandbox_server
 
 DEMO_KEY = "sandbox-demo-key"
 
@@ -111,86 +109,73 @@ def main() -> int:
     # find their files parsed; the cold figures below turn the cache off explicitly.
     env = {**os.environ, "SIEM_API_KEY": DEMO_KEY, "NO_COLOR": "1", "RECONCILER_CACHE_DIR": str(work / "cache")}
     cold = {**env, "RECONCILER_NO_CACHE": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "reconciler", "sandbox", "serve", "--port", str(port),
-                               "--data", str(data), "--api-key", f"{DEMO_KEY}:CO:ABC", "--token-ttl", "3600"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        (data / "siem.faults.json").write_text(json.dumps({"latency_ms": a.latency_ms}))
-        log = data / "siem.requests.jsonl"
+        with sandbox_server(port, data, env, "--api-key", f"{DEMO_KEY}:CO:ABC", "--token-ttl", "3600"):
+            (data / "siem.faults.json").write_text(json.dumps({"latency_ms": a.latency_ms}))
+            log = data / "siem.requests.jsonl"
 
-        proc, fig = run_cli(["apply", str(cfg), "--auto-approve"], env)
-        if proc.returncode != 0:
-            print(proc.stdout[-3000:], proc.stderr[-3000:])
-            return 1
-        entries = log_lines(log)
-        print(f"initial apply: {len(entries)} requests, wall {fig['wall_s']:.1f}s, cpu {fig['cpu_s']:.1f}s, "
-              f"peak memory {fig['peak_rss_mb']:.0f} MB")
+            proc, fig = run_cli(["apply", str(cfg), "--auto-approve"], env)
+            if proc.returncode != 0:
+                print(proc.stdout[-3000:], proc.stderr[-3000:])
+                return 1
+            entries = log_lines(log)
+            print(f"initial apply: {len(entries)} requests, wall {fig['wall_s']:.1f}s, cpu {fig['cpu_s']:.1f}s, "
+                  f"peak memory {fig['peak_rss_mb']:.0f} MB")
 
-        log.write_text("")
-        proc, fig = run_cli(["plan", str(cfg), "--detailed-exitcode", "--json"], env)
-        entries = log_lines(log)
-        reads = sum(1 for e in entries if e["method"] == "GET")
-        writes = sum(1 for e in entries if e["method"] in ("PUT", "PATCH", "DELETE") )
-        auth = sum(1 for e in entries if str(e["path"]).endswith("/auth/token"))
-        bound = math.ceil(reads / a.concurrency) * a.latency_ms / 1000
-        print(f"no-change plan: exit {proc.returncode} (0 = no changes), {len(entries)} requests "
-              f"({reads} reads, {writes} writes, {auth} token), wall {fig['wall_s']:.2f}s, cpu {fig['cpu_s']:.2f}s, "
-              f"peak memory {fig['peak_rss_mb']:.0f} MB")
-        print(f"  lower bound ceil({reads}/{a.concurrency}) x {a.latency_ms:.0f} ms = {bound:.2f}s; "
-              f"ratio {fig['wall_s'] / bound:.2f} (target <= 1.5)")
+            log.write_text("")
+            proc, fig = run_cli(["plan", str(cfg), "--detailed-exitcode", "--json"], env)
+            entries = log_lines(log)
+            reads = sum(1 for e in entries if e["method"] == "GET")
+            writes = sum(1 for e in entries if e["method"] in ("PUT", "PATCH", "DELETE") )
+            auth = sum(1 for e in entries if str(e["path"]).endswith("/auth/token"))
+            bound = math.ceil(reads / a.concurrency) * a.latency_ms / 1000
+            print(f"no-change plan: exit {proc.returncode} (0 = no changes), {len(entries)} requests "
+                  f"({reads} reads, {writes} writes, {auth} token), wall {fig['wall_s']:.2f}s, cpu {fig['cpu_s']:.2f}s, "
+                  f"peak memory {fig['peak_rss_mb']:.0f} MB")
+            print(f"  lower bound ceil({reads}/{a.concurrency}) x {a.latency_ms:.0f} ms = {bound:.2f}s; "
+                  f"ratio {fig['wall_s'] / bound:.2f} (target <= 1.5)")
 
-        log.write_text("")
-        proc, fig = run_cli(["plan", str(cfg), "--detailed-exitcode"], cold)
-        reads = sum(1 for e in log_lines(log) if e["method"] == "GET")
-        print(f"no-change plan, YAML parse cache off (as on a fresh CI runner): exit {proc.returncode}, {reads} reads, "
-              f"wall {fig['wall_s']:.2f}s, cpu {fig['cpu_s']:.2f}s, peak memory {fig['peak_rss_mb']:.0f} MB; "
-              f"ratio {fig['wall_s'] / bound:.2f}")
+            log.write_text("")
+            proc, fig = run_cli(["plan", str(cfg), "--detailed-exitcode"], cold)
+            reads = sum(1 for e in log_lines(log) if e["method"] == "GET")
+            print(f"no-change plan, YAML parse cache off (as on a fresh CI runner): exit {proc.returncode}, {reads} reads, "
+                  f"wall {fig['wall_s']:.2f}s, cpu {fig['cpu_s']:.2f}s, peak memory {fig['peak_rss_mb']:.0f} MB; "
+                  f"ratio {fig['wall_s'] / bound:.2f}")
 
-        for label, run_env in (("parsed files cached", env), ("parse cache off", cold)):
-            proc, fig = run_cli(["plan", str(cfg), "--no-refresh", "--detailed-exitcode"], run_env)
-            print(f"load + validate + diff without HTTP (plan --no-refresh, {label}): exit {proc.returncode}, wall "
-                  f"{fig['wall_s']:.2f}s, cpu {fig['cpu_s']:.2f}s (both cores), peak memory "
-                  f"{fig['peak_rss_mb']:.0f} MB (target <= 5 s)")
+            for label, run_env in (("parsed files cached", env), ("parse cache off", cold)):
+                proc, fig = run_cli(["plan", str(cfg), "--no-refresh", "--detailed-exitcode"], run_env)
+                print(f"load + validate + diff without HTTP (plan --no-refresh, {label}): exit {proc.returncode}, wall "
+                      f"{fig['wall_s']:.2f}s, cpu {fig['cpu_s']:.2f}s (both cores), peak memory "
+                      f"{fig['peak_rss_mb']:.0f} MB (target <= 5 s)")
 
-        # 1% edit: change max_electric_power of one connector in 1% of the locations.
-        changed = 0
-        step = 100
-        for f in sorted(cfg.glob("stations-*.yaml")):
-            text = f.read_text().splitlines()
-            out = []
-            for line in text:
-                if line.startswith("  - id: LOC"):
-                    idx = int(line.split("LOC")[1])
-                    mark = idx % step == 0
-                    first = True
-                if line.lstrip().startswith('- {id: "1"') and mark and first:
-                    line = line.replace("max_electric_power: 22000", "max_electric_power: 11000")
-                    changed += 1
-                    first = False
-                out.append(line)
-            f.write_text("\n".join(out) + "\n")
-        log.write_text("")
-        proc, fig = run_cli(["apply", str(cfg), "--auto-approve"], env)
-        entries = log_lines(log)
-        w = [e for e in entries if e["method"] in ("PUT", "PATCH", "DELETE", "POST")
-             and not str(e["path"]).endswith("/auth/token")]
-        print(f"1% edit: {changed} connectors changed; apply sent {len(w)} writes "
-              f"({'equal' if len(w) == changed else 'NOT equal'} to the changed objects), "
-              f"all PATCH: {all(e['method'] == 'PATCH' for e in w)}; wall {fig['wall_s']:.2f}s")
-        proc, fig = run_cli(["plan", str(cfg), "--detailed-exitcode"], env)
-        print(f"plan after the edit: exit {proc.returncode} (0 = converged)")
+            # 1% edit: change max_electric_power of one connector in 1% of the locations.
+            changed = 0
+            step = 100
+            for f in sorted(cfg.glob("stations-*.yaml")):
+                text = f.read_text().splitlines()
+                out = []
+                for line in text:
+                    if line.startswith("  - id: LOC"):
+                        idx = int(line.split("LOC")[1])
+                        mark = idx % step == 0
+                        first = True
+                    if line.lstrip().startswith('- {id: "1"') and mark and first:
+                        line = line.replace("max_electric_power: 22000", "max_electric_power: 11000")
+                        changed += 1
+                        first = False
+                    out.append(line)
+                f.write_text("\n".join(out) + "\n")
+            log.write_text("")
+            proc, fig = run_cli(["apply", str(cfg), "--auto-approve"], env)
+            entries = log_lines(log)
+            w = [e for e in entries if e["method"] in ("PUT", "PATCH", "DELETE", "POST")
+                 and not str(e["path"]).endswith("/auth/token")]
+            print(f"1% edit: {changed} connectors changed; apply sent {len(w)} writes "
+                  f"({'equal' if len(w) == changed else 'NOT equal'} to the changed objects), "
+                  f"all PATCH: {all(e['method'] == 'PATCH' for e in w)}; wall {fig['wall_s']:.2f}s")
+            proc, fig = run_cli(["plan", str(cfg), "--detailed-exitcode"], env)
+            print(f"plan after the edit: exit {proc.returncode} (0 = converged)")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
         else:

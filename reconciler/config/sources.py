@@ -13,7 +13,6 @@ parse. Mapping keys are always their text.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -25,21 +24,15 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from reconciler.config import fastyaml
+from reconciler.config.fastyaml import BOOLS, FLOAT, INT, MAX_NODES, NULLS, TAG, PathT
 from reconciler.core.diagnostics import Diagnostic, DiagnosticError
-
-PathT = tuple[str | int, ...]
 
 if TYPE_CHECKING:
     _BaseLoader = yaml.SafeLoader
 else:  # libyaml's C parser when PyYAML was built with it
     _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_TAG = "tag:yaml.org,2002:"
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
-_BOOLS = frozenset({"true", "True", "TRUE", "false", "False", "FALSE"})
-_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
-_FLOAT = re.compile(r"[-+]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")  # no leading zeros
 _IDENT = re.compile(r"[A-Za-z0-9_-]+")
-_MAX_NODES = 1_000_000  # aliases can expand a small file exponentially ("billion laughs")
 
 
 def format_path(path: PathT) -> str:
@@ -123,12 +116,25 @@ def digest(files: list[SourceFile]) -> str:
 
 
 def parse(source: SourceFile) -> tuple[object, SourceMap, list[Diagnostic]]:
-    """Plain Python data (dict/list/str/int/float/bool/None) and its SourceMap; errors as values."""
+    """Plain Python data (dict/list/str/int/float/bool/None) and its SourceMap; errors as values.
+
+    Most configurations are read by `fastyaml`; anything outside its subset, and every file with an
+    error, by libyaml with the walker below. Both give the same data and lines for the same text.
+    """
     smap = SourceMap(source.rel)
     try:
         text = source.data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         return None, smap, [Diagnostic.error(f"not UTF-8 text (byte {e.start})", file=source.rel)]
+    try:
+        return fastyaml.parse(text, smap.lines, smap.numbers), smap, []
+    except fastyaml.Unsupported:  # outside the fast reader's subset: libyaml reads it all again
+        return parse_with_libyaml(text, source.rel)
+
+
+def parse_with_libyaml(text: str, rel: str) -> tuple[object, SourceMap, list[Diagnostic]]:
+    """`parse` by libyaml alone: any YAML, with its errors."""
+    smap = SourceMap(rel)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -136,11 +142,11 @@ def parse(source: SourceFile) -> tuple[object, SourceMap, list[Diagnostic]]:
         data = walker.walk(node, ()) if node is not None else None
         return data, smap, walker.diags
     except yaml.MarkedYAMLError as e:
-        return None, smap, [_syntax_error(e, text, source.rel)]
+        return None, smap, [_syntax_error(e, text, rel)]
     except yaml.YAMLError as e:
-        return None, smap, [Diagnostic.error(f"invalid YAML: {e}", file=source.rel)]
+        return None, smap, [Diagnostic.error(f"invalid YAML: {e}", file=rel)]
     except _TooLarge:
-        return None, smap, [Diagnostic.error("aliases expand to too many YAML nodes", file=source.rel)]
+        return None, smap, [Diagnostic.error("aliases expand to too many YAML nodes", file=rel)]
     finally:
         loader.dispose()
 
@@ -167,22 +173,8 @@ class _Loader(_BaseLoader):
 
     def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode and implicit[0]:
-            return _resolve_plain(value)
+            return fastyaml.resolve_plain_tag(value)
         return str(yaml.resolver.Resolver.resolve(self, kind, value, implicit))
-
-
-@functools.lru_cache(maxsize=65536)
-def _resolve_plain(value: str) -> str:
-    """The YAML 1.2 core-schema tag of a plain scalar (memoised: configurations repeat values a lot)."""
-    if value in _NULLS:
-        return _TAG + "null"
-    if value in _BOOLS:
-        return _TAG + "bool"
-    if _INT.fullmatch(value):
-        return _TAG + "int"
-    if _FLOAT.fullmatch(value):
-        return _TAG + "float"
-    return _TAG + ("merge" if value == "<<" else "str")
 
 
 class _TooLarge(Exception):
@@ -199,7 +191,7 @@ class _Walker:
 
     def walk(self, node: yaml.Node, path: PathT) -> object:
         self._count += 1
-        if self._count > _MAX_NODES:
+        if self._count > MAX_NODES:
             raise _TooLarge
         self.smap.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
@@ -223,7 +215,7 @@ class _Walker:
         out: dict[str, object] = {}
         merges: list[yaml.Node] = []
         for knode, vnode in node.value:
-            if knode.tag == _TAG + "merge":
+            if knode.tag == TAG + "merge":
                 merges.append(vnode)
                 continue
             if not isinstance(knode, yaml.ScalarNode):
@@ -249,17 +241,17 @@ class _Walker:
 
     def _scalar(self, node: yaml.ScalarNode) -> object:
         tag, text = node.tag, node.value
-        if tag == _TAG + "str":
+        if tag == TAG + "str":
             return text
-        if tag == _TAG + "null" and text in _NULLS:
+        if tag == TAG + "null" and text in NULLS:
             return None
-        if tag == _TAG + "bool" and text in _BOOLS:
+        if tag == TAG + "bool" and text in BOOLS:
             return text.lower() == "true"
-        if tag == _TAG + "int" and _INT.fullmatch(text):
+        if tag == TAG + "int" and INT.fullmatch(text):
             return int(text)
-        if tag == _TAG + "float" and _FLOAT.fullmatch(text):
+        if tag == TAG + "float" and FLOAT.fullmatch(text):
             return float(text)
-        if tag in (_TAG + "timestamp", _TAG + "merge"):  # `!!timestamp` text is pydantic's to parse
+        if tag in (TAG + "timestamp", TAG + "merge"):  # `!!timestamp` text is pydantic's to parse
             return text
         return self.loader.construct_object(node, deep=True)  # other explicit tags; unknown ones raise
 

@@ -7,11 +7,15 @@ engine, checks and providers call `obj.source(field)` to point an error at file,
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
+import functools
+import typing
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, PrivateAttr, SecretStr
 
 from reconciler.config.sources import PathT, SourceMap, format_path
 
@@ -63,11 +67,34 @@ def attach_sources(model: BaseModel, smap: SourceMap, path: PathT) -> None:
     """Record `path` in `smap` as the origin of `model` and of every model nested in it."""
     if isinstance(model, ConfigModel):
         model._origin = _Origin(smap, path)
-    for name in type(model).model_fields:
+    for name in _nesting_fields(type(model)):
         _attach_value(getattr(model, name), smap, (*path, name))
 
 
 _SCALARS = (str, int, float, bool, type(None), Decimal)
+
+
+@functools.cache
+def _nesting_fields(cls: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `cls` whose values may hold a model (a station's `evses`, not its `name`)."""
+    return tuple(name for name, info in cls.model_fields.items() if _may_hold_model(info.annotation))
+
+
+def _may_hold_model(annotation: object) -> bool:
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return True
+        if issubclass(annotation, (*_SCALARS, enum.Enum, dt.date, dt.time, dt.timedelta, SecretStr)):
+            return False
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return False
+    if origin is typing.Annotated:  # Annotated[X, constraints...]: what X may hold
+        return _may_hold_model(typing.get_args(annotation)[0])
+    args = typing.get_args(annotation)
+    if args:  # list[X], dict[K, V], X | None: what the arguments may hold
+        return any(_may_hold_model(a) for a in args if a is not Ellipsis)
+    return annotation not in _SCALARS  # Any, object, or a type this cannot see into: look
 
 
 def _attach_value(value: object, smap: SourceMap, path: PathT) -> None:

@@ -81,6 +81,9 @@ class LiveView:
 
     objects: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)        # provider-private full objects (for PUT bodies)
+    # Builds `raw` on first use instead (a plan without a refresh rebuilds it from the state; a plan
+    # with nothing to change never needs it).
+    raw_loader: Callable[[], dict[str, Any]] | None = None
     not_refreshed: list[str] = field(default_factory=list)
     reads: int = 0
     note: str | None = None
@@ -92,6 +95,13 @@ class LiveView:
     # Platform-assigned ids, by address, where they differ from the address's local id (ChileMedido
     # meter number -> internal id); the engine records them in the state.
     platform_ids: dict[str, str] = field(default_factory=dict)
+
+    def raw_object(self, address: str) -> Any:
+        """The provider-private full object at `address`, or None."""
+        if self.raw_loader is not None:
+            self.raw.update(self.raw_loader())
+            self.raw_loader = None
+        return self.raw.get(address)
 
 
 @dataclass

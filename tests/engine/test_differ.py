@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -98,3 +99,39 @@ def test_ignore_changes() -> None:
     result = differ.diff_object("p.location.X", "location", d, None, {"name": "Z", "city": "C"}, own=OWN,
                                 normalise=norm, drift_out=[])
     assert [f.path for f in result.fields] == ["city"]
+
+
+def by_type(kind: str, field: str, value: Any) -> Any:
+    """A normaliser that tells 1, 1.0 and True apart, as a platform's rules may."""
+    return (type(value).__name__, value)
+
+
+def test_equal_values_of_different_types_still_go_through_the_normaliser() -> None:
+    # 1 == 1.0 == True in Python: the whole-object shortcut must not take them for unchanged.
+    d = Desired("p.location.X", "location", {"a": 1, "b": "x"})
+    for live in ({"a": 1.0, "b": "x"}, {"a": True, "b": "x"}):
+        prior = ResourceState(address="p.location.X", attributes=dict(live))
+        result = differ.diff_object("p.location.X", "location", d, prior, live, own=OWN, normalise=by_type,
+                                    drift_out=[])
+        assert result.status == "update" and [(f.path, f.before, f.after) for f in result.fields] == \
+            [("a", live["a"], 1)]
+        stale = differ.ObjectDiff("p.location.X", "location", "noop", d, prior, dict(d.attrs))
+        assert differ.needs_state_sync(stale, by_type)  # the state holds 1.0 where 1 is declared
+    same = ResourceState(address="p.location.X", attributes={"b": "x", "a": 1})  # key order does not matter
+    result = differ.diff_object("p.location.X", "location", d, same, {"b": "x", "a": 1}, own=OWN,
+                                normalise=by_type, drift_out=[])
+    assert result.status == "noop" and result.fields == []
+    assert not differ.needs_state_sync(result, by_type)
+
+
+@given(objects, objects, objects)
+def test_the_whole_object_shortcut_agrees_with_the_field_by_field_diff(desired: dict[str, Any], prior: dict[str, Any],
+                                                                        live: dict[str, Any]) -> None:
+    for last in (prior, dict(live), dict(desired)):
+        quick = diff(desired, last, live)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(differ, "_unchanged", lambda *a: False)
+            slow = diff(desired, last, live)
+        assert (quick.status, quick.fields) == (slow.status, slow.fields)
+        quick_same = diff(desired, last, dict(desired))
+        assert quick_same.status == "noop"

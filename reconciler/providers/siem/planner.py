@@ -77,7 +77,7 @@ class _Builder:
         if d.desired is not None:
             ident = dict(d.desired.ident())
         else:
-            loc = self.live.raw.get(f"{self.p}.location.{self.ids(d.address)[0]}") or {}
+            loc = self.live.raw_object(f"{self.p}.location.{self.ids(d.address)[0]}") or {}
             ident = wire.identity(d.kind, d.address.split(".", 2)[2],
                                   d.live or (d.prior.attributes if d.prior else None), loc.get("name"))
         created = action is Action.CREATE and d.desired is not None
@@ -149,8 +149,15 @@ class _Builder:
 
     # --- locations -------------------------------------------------------------------------------
     def location(self, loc: ObjectDiff, evses: list[ObjectDiff], conns: dict[str, list[ObjectDiff]]) -> None:
+        if loc.status == "noop" and not loc.needs_clear and all(
+                e.status == "noop" and not e.needs_clear and all(c.status == "noop" for c in conns[e.address])
+                for e in evses):
+            for e in evses:  # the common case at scale: nothing to send, no live object to look at
+                for c in conns[e.address]:
+                    self.carrier[c.address] = c.address
+            return
         loc_id = self.ids(loc.address)[0]
-        live_loc = self.live.raw.get(loc.address)
+        live_loc = self.live.raw_object(loc.address)
         if loc.status == "create":
             new_evses = []
             body = {"country_code": self.cc, "party_id": self.pid, "id": loc_id,
@@ -327,7 +334,7 @@ class _Builder:
             rc = self.change(t, Action.CREATE, [HttpRequest(method="PUT", path=path, body=body)],
                              state=[self.state_put(t)])
         elif t.status == "update":
-            live_t = self.live.raw.get(t.address) or {"country_code": self.cc, "party_id": self.pid, "id": tid}
+            live_t = self.live.raw_object(t.address) or {"country_code": self.cc, "party_id": self.pid, "id": tid}
             body = copy.deepcopy(live_t)
             _apply_fields(body, t.fields)
             body["last_updated"] = self.now

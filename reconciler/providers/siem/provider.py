@@ -316,7 +316,7 @@ class SiemProvider(Provider):
         for addr in dict.fromkeys([*desired, *prior]):
             rs = prior.get(addr)
             view.objects[addr] = dict(rs.attributes) if rs is not None and rs.status == "applied" else None
-        view.raw = planner.raw_from_state(self, prior)
+        view.raw_loader = functools.partial(planner.raw_from_state, self, prior)
         view.not_refreshed = list(view.objects)
         return view
 

@@ -24,6 +24,7 @@ from reconciler.cli import console, runtime
 from reconciler.cli import github as github_cli
 from reconciler.cli import medido as medido_cli
 from reconciler.config import secrets
+from reconciler.core import gcpause
 from reconciler.core.addresses import Address
 from reconciler.core.diagnostics import Diagnostic, DiagnosticError
 from reconciler.engine import executor, planner, review
@@ -145,8 +146,10 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
         if out_file is not None and not session.store.exists():
             # A plan made on an empty state fixes the lineage, so a saved plan can never be applied twice.
             session.store.write(session.store.load())
-        the_plan = _make_plan(session, session.store.load(), list(targets), refresh)
+        with gcpause.paused():
+            the_plan = _make_plan(session, session.store.load(), list(targets), refresh)
     doc = jsonout.plan_document(the_plan)
+    runtime.keep_until_exit(the_plan, doc)
     if as_json:
         console.out(json.dumps(doc, indent=2))
     else:
@@ -199,15 +202,18 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
     with runtime.Session.open(config_path, state_file, prefetch=refresh and saved is None) as session, \
             session.store.lock("apply") as handle:
         console.diagnostics(handle.warnings)
-        # Read once under the lock: the plan is made from it and the apply records into it.
-        state = session.store.load()
-        if saved is not None:
-            if targets:
-                raise DiagnosticError.single("--target cannot be used with a saved plan; it was fixed when planned")
-            _check_saved(saved, session, state)
-            the_plan = saved
-        else:
-            the_plan = _make_plan(session, state, list(targets), refresh)
+        with gcpause.paused():
+            # Read once under the lock: the plan is made from it and the apply records into it.
+            state = session.store.load()
+            if saved is not None:
+                if targets:
+                    raise DiagnosticError.single("--target cannot be used with a saved plan; it was fixed when "
+                                                 "planned")
+                _check_saved(saved, session, state)
+                the_plan = saved
+            else:
+                the_plan = _make_plan(session, state, list(targets), refresh)
+            runtime.keep_until_exit(state, the_plan)
         if saved is None:
             console.out(text.render(jsonout.plan_document(the_plan), color=paint), nl=False)
         if the_plan.errors:
@@ -235,6 +241,7 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
         progress = text.Progress(the_plan, sys.stderr)
         try:
             result = session.run(lambda: executor.execute(the_plan, session.providers, recorder, progress.update))
+            runtime.keep_until_exit(result)
         finally:
             progress.close()
             session.store.write(state)
@@ -521,6 +528,7 @@ def main() -> None:
     # default collector thresholds rescan them over and over (a third of the load time at 10,000
     # stations). Collect far less often; memory held by cycles is still reclaimed.
     gc.set_threshold(100_000, 50, 1000)
+    runtime.exit_after_command()
     try:
         cli(prog_name="reconciler")
         code = 0

@@ -219,6 +219,16 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
         if the_plan.errors:
             console.diagnostics(_plan_errors(the_plan), console.use_color(sys.stderr, color))
             raise ExitCode(1)
+        unread = [Diagnostic.error(f"{c.address}: the request sends the object whole, built from the live object, "
+                                   "which this plan did not read (it was made without a refresh)",
+                                   detail="Apply with a refresh (drop --no-refresh, or make the saved plan "
+                                          "without it), so that fields others set on the platform are kept.",
+                                   address=c.address)
+                  for c in the_plan.changes if c.needs_refresh]
+        if unread:
+            console.diagnostics(unread, console.use_color(sys.stderr, color))
+            console.out("\nNothing was sent.")
+            raise ExitCode(1)
         refused = review.refusals(the_plan, session.config.review, allow_large_price_change)
         if refused:
             console.diagnostics(refused, console.use_color(sys.stderr, color))

@@ -127,6 +127,10 @@ class ResourceChange(_Model):
     depends_on: list[str] = []         # addresses whose requests must succeed first
     state_updates: list[StateUpdate] = []
     notes: list[str] = []
+    needs_refresh: bool = Field(
+        default=False, description="the request sends an object whole, built from the live object, which this "
+                                   "plan did not read (a plan without a refresh): `apply` refuses the plan until "
+                                   "it is made with a refresh, so fields others set are never dropped")
 
 
 class Drift(_Model):

@@ -152,6 +152,58 @@ def test_connector_removed_is_a_put_of_its_evse_without_it(applied: Estate) -> N
     assert applied.plan("--detailed-exitcode").exit_code == 0
 
 
+def test_without_a_refresh_an_object_sent_whole_is_shown_but_only_applied_with_a_refresh(applied: Estate) -> None:
+    # Somebody else's field on the live object: only a refresh can know it is there.
+    applied.ocpi("PATCH", "/locations/CO/EVB/BOG-001", {"charging_when_closed": True,
+                                                        "last_updated": "2026-11-01T00:00:00Z"})
+    applied.edit("bogota.yaml", "    postal_code: \"110221\"\n", "")
+    applied.edit("bogota.yaml", """          - id: "2"
+            standard: CHADEMO
+            format: CABLE
+            power_type: DC
+            max_voltage: 500
+            max_amperage: 125
+            max_electric_power: 50000
+            tariffs: [dc-rapida]
+""", "")
+    applied.clear_requests()
+    result = applied.plan("--no-refresh", "--json")
+    assert result.exit_code == 0, result.output
+    assert applied.requests() == []  # nothing was read
+    doc = json.loads(result.output[result.output.index("{"):])
+    [change] = [c for c in doc["changes"] if c["requests"]]
+    assert change["address"] == "siem.location.BOG-001" and change["needs_refresh"] is True
+    [sent] = change["requests"]
+    assert (sent["method"], sent["path"].split(BASE, 1)[-1]) == ("PUT", "locations/CO/EVB/BOG-001")
+    body = sent["body"]  # rebuilt from the state: a valid Location, but without the field set by others
+    assert "postal_code" not in body and body["city"] == "Bogota" and "charging_when_closed" not in body
+    assert [e["uid"] for e in body["evses"]] == ["BOG-001-1", "BOG-001-2"]
+    assert [c["id"] for c in body["evses"][0]["connectors"]] == ["1"]
+    assert all(e["last_updated"].endswith("Z") and all(c["last_updated"].endswith("Z") for c in e["connectors"])
+               for e in body["evses"])
+    assert any(d["severity"] == "warning" and d["address"] == "siem.location.BOG-001" for d in doc["diagnostics"])
+
+    text = applied.plan("--no-refresh")
+    assert "this plan did not read the platform" in text.output
+
+    refused = applied.apply("--no-refresh")
+    assert refused.exit_code == 1
+    assert "siem.location.BOG-001: the request sends the object whole" in refused.output
+    assert "Nothing was sent." in refused.output
+    assert applied.writes() == []
+    saved = applied.root / "saved.plan"
+    assert applied.plan("--no-refresh", "--out", saved).exit_code == 0
+    assert applied.run("apply", saved).exit_code == 1
+    assert applied.writes() == []
+
+    result = applied.apply()  # with a refresh: built from the live object, the other field kept
+    assert result.exit_code == 0, result.output
+    live = applied.live_location("BOG-001")
+    assert "postal_code" not in live and live["charging_when_closed"] is True
+    assert [c["id"] for c in live["evses"][0]["connectors"]] == ["1"]
+    assert applied.plan("--detailed-exitcode").exit_code == 0
+
+
 def test_tariff_removed_with_its_references_patches_connectors_first_then_deletes(applied: Estate) -> None:
     applied.edit("bogota.yaml", "tariffs: [ac-destino, ac-nocturna]", "tariffs: [ac-destino]")
     text = (applied.config / "tariffs.yaml").read_text()

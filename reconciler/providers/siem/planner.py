@@ -20,6 +20,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import Action, FieldChange, HttpRequest, PriceChange, ResourceChange, StateUpdate
 from reconciler.providers.base import FieldDiff, LiveView, ObjectDiff
 from reconciler.providers.display import field_changes
@@ -55,6 +56,7 @@ class _Builder:
         self.carrier: dict[str, str] = {}          # connector address -> address of the change that sends it
         self.diffs = diffs
         self.tariff_ids_by_cf: dict[str, str] = {}
+        self.unread = frozenset(live.not_refreshed)  # objects whose live version this plan did not read
 
     # --- small helpers ---------------------------------------------------------------------------
     def ids(self, address: str) -> list[str]:
@@ -92,6 +94,19 @@ class _Builder:
         self.changes.append(rc)
         self.by_addr[d.address] = rc
         return rc
+
+    def whole_object(self, rc: ResourceChange, address: str) -> None:
+        """`rc` sends the object at `address` whole, built from its live version: without a refresh
+        that was rebuilt from the state, which knows neither the fields others set nor the live
+        status. The plan still shows the change; apply refuses it."""
+        if address in self.unread:
+            rc.needs_refresh = True
+            rc.notes.append("this plan did not read the platform: the body is rebuilt from the last applied "
+                            "state, without the fields others set or the live EVSE status")
+            self.live.diagnostics.append(Diagnostic.warning(
+                f"{rc.address} is sent whole, built from the live object, which this plan did not read",
+                detail="apply refuses this plan: apply with a refresh (the default), so that fields others set "
+                       "on the platform are kept", address=rc.address))
 
     def new_connector(self, d: ObjectDiff) -> dict[str, Any]:
         assert d.desired is not None
@@ -245,10 +260,11 @@ class _Builder:
                 states.append(self.state_put(e))
                 states += self.conn_states(conns[e.address], only_changed=False)
         body["evses"] = out_evses
-        self.change(loc, Action.UPDATE, [HttpRequest(method="PUT", path=self.loc_path(self.ids(loc.address)[0]),
-                                                     body=body)], state=states,
-                    notes=["a field is cleared: OCPI PATCH cannot remove a field, so the Location is sent whole, "
-                           "built from the live object"])
+        rc = self.change(loc, Action.UPDATE, [HttpRequest(method="PUT", path=self.loc_path(self.ids(loc.address)[0]),
+                                                          body=body)], state=states,
+                         notes=["a field is cleared: OCPI PATCH cannot remove a field, so the Location is sent "
+                                "whole, built from the live object"])
+        self.whole_object(rc, loc.address)
         for e in evses:
             if e.status in ("create", "update", "delete"):
                 self.change(e, _ACTION[e.status], covered_by=loc.address)
@@ -296,15 +312,16 @@ class _Builder:
                    "a field is cleared: OCPI PATCH cannot remove a field, so the EVSE is sent whole, "
                    "built from the live object")
             if e.status == "update":
-                self.change(e, Action.UPDATE, [HttpRequest(method="PUT", path=path, body=body)], state=states,
-                            notes=[why])
+                rc = self.change(e, Action.UPDATE, [HttpRequest(method="PUT", path=path, body=body)], state=states,
+                                 notes=[why])
                 carrier = e.address
             else:
                 # The EVSE itself is unchanged; the PUT is carried by the first changed connector.
                 first = next(c for c in conns if c.status in ("create", "update", "delete"))
                 carrier = first.address
-                self.change(first, _ACTION[first.status], [HttpRequest(method="PUT", path=path, body=body)],
-                            state=states, notes=[why])
+                rc = self.change(first, _ACTION[first.status], [HttpRequest(method="PUT", path=path, body=body)],
+                                 state=states, notes=[why])
+            self.whole_object(rc, e.address)
             for c in conns:
                 if c.address != carrier and c.status in ("create", "update", "delete"):
                     self.change(c, _ACTION[c.status], covered_by=carrier)
@@ -404,8 +421,16 @@ def plan(prov: SiemProvider, diffs: list[ObjectDiff], live: LiveView, now: str) 
     return b.changes
 
 
+def _stamp(rs: ResourceState) -> dict[str, str]:
+    """`last_updated` of an object rebuilt from the state: when it was last applied."""
+    return {"last_updated": rs.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")} if rs.updated_at else {}
+
+
 def raw_from_state(prov: SiemProvider, prior: dict[str, ResourceState]) -> dict[str, Any]:
-    """Live-shaped objects rebuilt from the last applied state, for plans made without a refresh."""
+    """Live-shaped objects rebuilt from the last applied state, for plans made without a refresh.
+
+    Only the owned fields the tool applied are known: not the fields others set, nor the live status.
+    """
     raw: dict[str, Any] = {}
     p = prov.name
     for addr, rs in prior.items():
@@ -414,10 +439,10 @@ def raw_from_state(prov: SiemProvider, prior: dict[str, ResourceState]) -> dict[
         if rs.status != "applied" and kind != "evse":
             continue
         if kind == "tariff":
-            raw[addr] = {"country_code": prov.cc, "party_id": prov.pid, "id": local, **rs.attributes}
+            raw[addr] = {"country_code": prov.cc, "party_id": prov.pid, "id": local, **rs.attributes, **_stamp(rs)}
         elif kind == "location":
             raw.setdefault(addr, {"evses": []}).update(
-                {"country_code": prov.cc, "party_id": prov.pid, "id": local, **rs.attributes})
+                {"country_code": prov.cc, "party_id": prov.pid, "id": local, **rs.attributes, **_stamp(rs)})
     for addr, rs in prior.items():
         kind, local = addr.split(".", 2)[1:]
         parts = local.split("/")
@@ -426,7 +451,8 @@ def raw_from_state(prov: SiemProvider, prior: dict[str, ResourceState]) -> dict[
             continue
         if kind == "evse":
             status = wire.REMOVED if rs.status == "removed" else wire.AVAILABLE
-            loc["evses"].append({"uid": parts[1], **rs.attributes, "status": status, "connectors": []})
+            loc["evses"].append({"uid": parts[1], **rs.attributes, "status": status, "connectors": [],
+                                 **_stamp(rs)})
     for addr, rs in prior.items():
         kind, local = addr.split(".", 2)[1:]
         parts = local.split("/")
@@ -435,7 +461,7 @@ def raw_from_state(prov: SiemProvider, prior: dict[str, ResourceState]) -> dict[
         loc = raw.get(f"{p}.location.{parts[0]}")
         evse = wire.find(loc.get("evses") if loc else None, "uid", parts[1])
         if evse is not None:
-            evse["connectors"].append({"id": parts[2], **rs.attributes})
+            evse["connectors"].append({"id": parts[2], **rs.attributes, **_stamp(rs)})
     return raw
 
 

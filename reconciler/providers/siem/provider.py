@@ -312,7 +312,7 @@ class SiemProvider(Provider):
 
     def view_from_state(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
         """Without a refresh, the last applied state stands in for live (`--no-refresh`)."""
-        view = LiveView(note="not refreshed: the plan compares the configuration with the state")
+        view = LiveView(note="with --no-refresh the plan compares the configuration with the state")
         for addr in dict.fromkeys([*desired, *prior]):
             rs = prior.get(addr)
             view.objects[addr] = dict(rs.attributes) if rs is not None and rs.status == "applied" else None

@@ -14,7 +14,7 @@ The subset, one logical line per node:
 - flow sequences and mappings (`[a, b]`, `{k: v}`, nested) that open and close on one line;
 - blank lines and comments.
 
-Anything else (anchors, aliases, tags, block scalars `|`/`>`, multi-line scalars, documents
+Anything else (anchors, aliases, tags, block scalars `|`/`>`, multi-line scalars, document
 markers, directives, tabs, escapes, duplicate keys, merge keys, ...) raises `Unsupported`.
 Libyaml builds two Mark objects and a Node per value, which is most of the cost of a large
 configuration; this reader builds only the values and the line map.

@@ -151,15 +151,32 @@ def _parse_all(files: list[sources.SourceFile], meanwhile: Callable[[], None] | 
             if c is not None:
                 yield c[0], c[1], []
                 continue
-            data, smap, diags = next(parsed)
+            result = next(parsed)
+            if isinstance(result, bytes):  # from a worker, already in the cache
+                decoded = parsecache.decode(result, f.rel)
+                assert decoded is not None, "a worker's parse did not decode"
+                yield decoded[0], decoded[1], []
+                continue
+            data, smap, diags = result
             if not diags:
                 parsecache.put(f, data, smap)
             yield data, smap, diags
 
 
+def _parse_encoded(source: sources.SourceFile) -> bytes | Parsed:
+    """In a worker: the parsed file encoded for the trip back (and written to the cache), or, when
+    it has errors, as it is. Marshal bytes cost the main process a fraction of unpickling."""
+    data, smap, diags = sources.parse(source)
+    if diags:
+        return data, smap, diags
+    blob = parsecache.encode(data, smap)
+    parsecache.put_encoded(source, blob)
+    return blob
+
+
 @contextlib.contextmanager
 def _parse_many(files: list[sources.SourceFile],
-                meanwhile: Callable[[], None] | None = None) -> Iterator[Iterator[Parsed]]:
+                meanwhile: Callable[[], None] | None = None) -> Iterator[Iterator[bytes | Parsed]]:
     workers = min(len(files), os.cpu_count() or 1)
     if workers < 2 or sum(len(f.data) for f in files) < _PARALLEL_BYTES:
         yield (sources.parse(f) for f in files)
@@ -171,7 +188,7 @@ def _parse_many(files: list[sources.SourceFile],
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                                 initializer=_yield_to_io) as pool:
         # In file order, so the first files can be built while the later ones are parsed.
-        results = pool.map(sources.parse, files, chunksize=1)
+        results = pool.map(_parse_encoded, files, chunksize=1)
         if meanwhile is not None:
             meanwhile()
         yield results

@@ -49,20 +49,35 @@ def get(source: SourceFile) -> tuple[object, SourceMap] | None:
         return None
     try:
         raw = (folder / f"{_key(source)}.bin").read_bytes()
-        data, lines, numbers = marshal.loads(raw)
-    except (OSError, ValueError, EOFError, TypeError):
+    except OSError:
         return None
-    return data, SourceMap(source.rel, lines, numbers)
+    return decode(raw, source.rel)
+
+
+def encode(data: object, smap: SourceMap) -> bytes:
+    """A parsed file as bytes (marshal: plain data only, and far quicker than pickle)."""
+    payload: Any = (data, smap.lines, smap.numbers)
+    return marshal.dumps(payload)
+
+
+def decode(blob: bytes, rel: str) -> tuple[object, SourceMap] | None:
+    try:
+        data, lines, numbers = marshal.loads(blob)
+    except (ValueError, EOFError, TypeError):
+        return None
+    return data, SourceMap(rel, lines, numbers)
 
 
 def put(source: SourceFile, data: object, smap: SourceMap) -> None:
+    put_encoded(source, encode(data, smap))
+
+
+def put_encoded(source: SourceFile, blob: bytes) -> None:
     folder = cache_dir()
     if folder is None or len(source.data) < MIN_BYTES:
         return
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        payload: Any = (data, smap.lines, smap.numbers)
-        blob = marshal.dumps(payload)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
         with os.fdopen(fd, "wb") as fh:
             fh.write(blob)

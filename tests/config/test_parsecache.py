@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.config import loader, parsecache
+from reconciler.core.diagnostics import DiagnosticError
 
 
 def _big_config(root: Path, n: int = 400) -> None:
@@ -69,3 +70,52 @@ def test_cache_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     _big_config(tmp_path / "cfg")
     loader.load_config(tmp_path / "cfg")
     assert not (tmp_path / "cache").exists()
+
+
+def _several_big_files(root: Path, files: int = 3, per_file: int = 400) -> None:
+    _big_config(root, 0)
+    (root / "stations.yaml").unlink()
+    for f in range(files):
+        lines = ["stations:"]
+        for i in range(f * per_file, (f + 1) * per_file):
+            lines.append(f"""  - id: S{i}
+    platforms: [siem]
+    address: Calle {i}
+    city: Bogota
+    country: COL
+    coordinates: {{latitude: "4.600000", longitude: "-74.080000"}}
+    time_zone: America/Bogota
+    publish: true
+    evses:
+      - uid: S{i}-1
+        connectors:
+          - {{id: "1", standard: IEC_62196_T2, format: SOCKET, power_type: AC_3_PHASE, max_voltage: 400, max_amperage: 16}}""")
+        (root / f"stations-{f}.yaml").write_text("\n".join(lines) + "\n")
+
+
+def test_files_parsed_by_worker_processes_give_the_same_config_lines_and_errors(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_CACHE_DIR", str(tmp_path / "cache"))
+    _several_big_files(tmp_path / "cfg")
+    monkeypatch.setattr(loader, "_PARALLEL_BYTES", 256 * 1024)  # parsed in worker processes
+    assert sum(p.stat().st_size for p in (tmp_path / "cfg").glob("*.yaml")) > loader._PARALLEL_BYTES
+    parallel = loader.load_config(tmp_path / "cfg")
+    assert len(list((tmp_path / "cache").glob("*.bin"))) == 3  # the workers filled the cache
+    monkeypatch.setenv("RECONCILER_NO_CACHE", "1")
+    monkeypatch.setattr(loader, "_PARALLEL_BYTES", 1 << 40)
+    serial = loader.load_config(tmp_path / "cfg")
+    assert parallel.stations == serial.stations and len(parallel.stations) == 1200
+    for sid in ("S0", "S534", "S1199"):
+        assert parallel.stations[sid].evses[0].connectors[0].source("max_voltage") == \
+            serial.stations[sid].evses[0].connectors[0].source("max_voltage")
+    ref = parallel.stations["S534"].source("city")
+    assert (ref.file, ref.line, ref.path) == ("stations-1.yaml", 12 * 134 + 5, "stations[134].city")
+
+    # A file with an error comes back from its worker with the error, at its line.
+    monkeypatch.setattr(loader, "_PARALLEL_BYTES", 256 * 1024)
+    bad = tmp_path / "cfg" / "stations-2.yaml"
+    bad.write_text(bad.read_text().replace("    city: Bogota\n", "    city: Bogota\n    citty: x\n", 1))
+    with pytest.raises(DiagnosticError) as err:
+        loader.load_config(tmp_path / "cfg")
+    [d] = err.value.diagnostics
+    assert (d.file, d.line, d.field) == ("stations-2.yaml", 6, "stations[0].citty")

@@ -130,10 +130,12 @@ class PlatformClient:
         self._slots: asyncio.Queue[http1.Connection | httpx.AsyncClient] = asyncio.Queue()
         self._fallback: httpx.AsyncClient | None = None
         self._concurrency = concurrency
-        for _ in range(concurrency):
-            self._slots.put_nowait(
-                http1.Connection(self._origin, ssl_context=verify, timeout=timeout) if self._origin is not None
-                else self._httpx_client(max_connections=1))
+        # Every slot, wherever it is (in the queue or carrying a request), so aclose reaches them all.
+        self._every_slot: list[http1.Connection | httpx.AsyncClient] = [
+            http1.Connection(self._origin, ssl_context=verify, timeout=timeout) if self._origin is not None
+            else self._httpx_client(max_connections=1) for _ in range(concurrency)]
+        for slot in self._every_slot:
+            self._slots.put_nowait(slot)
 
     def _httpx_client(self, max_connections: int) -> httpx.AsyncClient:
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
@@ -150,8 +152,9 @@ class PlatformClient:
         return self._auth_lock
 
     async def aclose(self) -> None:
-        while not self._slots.empty():
-            await self._slots.get_nowait().aclose()
+        """Close every connection, also one still carrying a request (that request then fails)."""
+        for slot in self._every_slot:
+            await slot.aclose()
         if self._fallback is not None:
             await self._fallback.aclose()
             self._fallback = None

@@ -805,6 +805,25 @@ def test_platform_client_uses_http1_without_a_proxy() -> None:
     run(go())
 
 
+def test_closing_the_client_closes_a_connection_still_carrying_a_request() -> None:
+    async def go() -> None:
+        async with Server([HANG]) as srv:
+            client = platform_client(srv, retries=0, timeout=30.0)
+            pending = asyncio.ensure_future(client.request("GET", "slow"))
+            for _ in range(200):  # until the server has read the request
+                if srv.requests:
+                    break
+                await asyncio.sleep(0.01)
+            assert len(srv.requests) == 1 and len(slots(client)) == 1  # one slot is out, carrying it
+            started = time.monotonic()
+            await client.aclose()
+            with pytest.raises(errors.PlatformError):
+                await pending
+            assert time.monotonic() - started < 5  # failed at once, not after the 30 s timeout
+
+    run(go())
+
+
 def test_platform_client_retries_a_503_then_succeeds() -> None:
     async def go() -> None:
         busy = answer(b'{"status_message": "busy"}', "503 Service Unavailable", "Content-Type: application/json")

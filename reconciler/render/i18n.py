@@ -48,6 +48,10 @@ _TEXT: dict[str, tuple[str, str]] = {
                        "it stays pending until its ID is imported",
                        "{address} se crea con una solicitud que no se puede repetir con seguridad: si se pierde la "
                        "respuesta queda pendiente hasta importar su ID"),
+    "needs_refresh": ("{address} is sent whole, built from the live object, which this plan did not read: the body "
+                      "shown is rebuilt from the state, and apply builds it from a fresh read",
+                      "{address} se envía completo, a partir del objeto vivo, que este plan no leyó: el cuerpo "
+                      "mostrado se reconstruye desde el estado, y apply lo arma con una lectura nueva"),
     "outside": ("{address} was changed outside reconciler; this plan corrects it",
                 "{address} se modificó fuera de reconciler; este plan lo corrige"),
     "manual": ("manual action for {address}: {summary}", "acción manual para {address}: {summary}"),

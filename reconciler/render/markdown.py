@@ -59,6 +59,8 @@ def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
                                                pct=i18n.pct(lang, pc["pct"]), n=pc["connectors"]))
         if ch["action"] == "create" and any(not r.get("idempotent", True) for r in ch.get("requests") or []):
             out.append("- :hourglass: " + say("pending_create", address=f"`{ch['address']}`"))
+        if ch.get("needs_refresh"):
+            out.append("- :information_source: " + say("needs_refresh", address=f"`{ch['address']}`"))
         if any(fc.get("drift") for fc in ch.get("changes") or []):
             out.append("- :mag: " + say("outside", address=f"`{ch['address']}`"))
     for r in doc.get("reference_costs") or []:

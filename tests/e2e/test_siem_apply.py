@@ -183,8 +183,11 @@ def test_without_a_refresh_an_object_sent_whole_is_shown_but_only_applied_with_a
                for e in body["evses"])
     assert any(d["severity"] == "warning" and d["address"] == "siem.location.BOG-001" for d in doc["diagnostics"])
 
-    text = applied.plan("--no-refresh")
+    comment = applied.root / "comment.md"
+    text = applied.plan("--no-refresh", "--markdown", comment)
     assert "this plan did not read the platform" in text.output
+    assert ("- :information_source: `siem.location.BOG-001` is sent whole, built from the live object, which this "
+            "plan did not read") in comment.read_text()
 
     refused = applied.apply("--no-refresh")
     assert refused.exit_code == 1

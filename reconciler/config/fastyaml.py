@@ -132,7 +132,7 @@ class _Reader:
         """The block node whose first row is the current one, at `indent`."""
         ln, _, content = self.rows[self.i]
         self.lines.setdefault(path, ln)  # `key:` on the row before keeps the key's line
-        if content[0] == "-" and (len(content) == 1 or content[1] == " "):
+        if _is_entry(content):
             return self.sequence(indent, path)
         if _KEY.match(content):
             return self.mapping(indent, path, content)
@@ -158,15 +158,20 @@ class _Reader:
                 out[key] = self.nested(indent, kpath)
             else:
                 out[key] = self.inline(rest, kpath, ln)
-            if self.i == self.n:
-                return out
-            _, ind, content = rows[self.i]
-            if ind < indent:
-                return out
-            if ind > indent:
-                raise Unsupported  # a continued scalar, or bad indentation
-            if content[0] == "-" and (len(content) == 1 or content[1] == " "):
-                return out  # a sequence at the parent mapping's column ends here; the parent checks
+            following = self.sibling(indent)
+            if following is None or _is_entry(following):
+                return out  # a sequence at the parent mapping's column ends here too; the parent checks
+            content = following
+
+    def sibling(self, indent: int) -> str | None:
+        """The next row's content if it stands at `indent` (the node's next key or item); None
+        when the node ends there (the text ends, or the row is less indented)."""
+        if self.i == self.n:
+            return None
+        _, ind, content = self.rows[self.i]
+        if ind > indent:
+            raise Unsupported  # a continued scalar, or bad indentation
+        return content if ind == indent else None
 
     def nested(self, indent: int, path: PathT) -> object:
         """The value of `key:` at column `indent` written on the next rows, or null."""
@@ -174,7 +179,7 @@ class _Reader:
             _, ind, content = self.rows[self.i]
             if ind > indent:
                 return self.block(ind, path)
-            if ind == indent and content[0] == "-" and (len(content) == 1 or content[1] == " "):
+            if ind == indent and _is_entry(content):
                 return self.sequence(ind, path)
         return None
 
@@ -191,7 +196,7 @@ class _Reader:
                     out.append(self.block(rows[self.i][1], ipath))
                 else:
                     raise Unsupported  # a null item: its line is libyaml's to tell
-            elif rest[0] == "-" and (len(rest) == 1 or rest[1] == " "):
+            elif _is_entry(rest):
                 raise Unsupported  # `- - x`
             elif _KEY.match(rest):
                 lines[ipath] = ln
@@ -199,14 +204,8 @@ class _Reader:
             else:
                 self.i += 1
                 out.append(self.inline(rest, ipath, ln))
-            if self.i == self.n:
-                return out
-            _, ind, content = rows[self.i]
-            if ind < indent:
-                return out
-            if ind > indent:
-                raise Unsupported
-            if not (content[0] == "-" and (len(content) == 1 or content[1] == " ")):
+            following = self.sibling(indent)
+            if following is None or not _is_entry(following):
                 return out  # the parent mapping's next key (or an error the parent finds)
 
     def inline(self, text: str, path: PathT, ln: int) -> object:
@@ -221,7 +220,7 @@ class _Reader:
             if after and not (after[0] == " " and after.lstrip(" ")[0] == "#"):
                 raise Unsupported
             return quoted
-        if c in _PLAIN_START or (c == "-" and (len(text) == 1 or text[1] == " ")):
+        if c in _PLAIN_START or _is_entry(text):
             raise Unsupported
         cut = text.find(" #")
         if cut >= 0:
@@ -232,6 +231,11 @@ class _Reader:
         if number:
             self.numbers[path] = text
         return value
+
+
+def _is_entry(content: str) -> bool:
+    """Whether a row's content is a block sequence entry (`-` then a space or nothing)."""
+    return content[0] == "-" and (len(content) == 1 or content[1] == " ")
 
 
 def _quoted(text: str) -> tuple[str, int]:

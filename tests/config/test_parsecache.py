@@ -10,13 +10,9 @@ from reconciler.config import loader, parsecache
 from reconciler.core.diagnostics import DiagnosticError
 
 
-def _big_config(root: Path, n: int = 400) -> None:
-    root.mkdir()
-    (root / "platforms.yaml").write_text(
-        "platforms:\n  siem: {type: siem, url: sandbox, country_code: CO, party_id: ABC}\n")
-    lines = ["stations:"]
-    for i in range(n):
-        lines.append(f"""  - id: S{i}
+def _station(i: int) -> str:
+    """One station of 12 lines, as a large configuration repeats them."""
+    return f"""  - id: S{i}
     platforms: [siem]
     address: Calle {i}
     city: Bogota
@@ -27,8 +23,18 @@ def _big_config(root: Path, n: int = 400) -> None:
     evses:
       - uid: S{i}-1
         connectors:
-          - {{id: "1", standard: IEC_62196_T2, format: SOCKET, power_type: AC_3_PHASE, max_voltage: 400, max_amperage: 32}}""")
-    (root / "stations.yaml").write_text("\n".join(lines) + "\n")
+          - {{id: "1", standard: IEC_62196_T2, format: SOCKET, power_type: AC_3_PHASE, max_voltage: 400, max_amperage: 32}}"""
+
+
+def _write_stations(path: Path, ids: range) -> None:
+    path.write_text("\n".join(["stations:", *(_station(i) for i in ids)]) + "\n")
+
+
+def _big_config(root: Path, n: int = 400) -> None:
+    root.mkdir()
+    (root / "platforms.yaml").write_text(
+        "platforms:\n  siem: {type: siem, url: sandbox, country_code: CO, party_id: ABC}\n")
+    _write_stations(root / "stations.yaml", range(n))
 
 
 def test_cached_parse_gives_the_same_config_and_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,21 +82,7 @@ def _several_big_files(root: Path, files: int = 3, per_file: int = 400) -> None:
     _big_config(root, 0)
     (root / "stations.yaml").unlink()
     for f in range(files):
-        lines = ["stations:"]
-        for i in range(f * per_file, (f + 1) * per_file):
-            lines.append(f"""  - id: S{i}
-    platforms: [siem]
-    address: Calle {i}
-    city: Bogota
-    country: COL
-    coordinates: {{latitude: "4.600000", longitude: "-74.080000"}}
-    time_zone: America/Bogota
-    publish: true
-    evses:
-      - uid: S{i}-1
-        connectors:
-          - {{id: "1", standard: IEC_62196_T2, format: SOCKET, power_type: AC_3_PHASE, max_voltage: 400, max_amperage: 16}}""")
-        (root / f"stations-{f}.yaml").write_text("\n".join(lines) + "\n")
+        _write_stations(root / f"stations-{f}.yaml", range(f * per_file, (f + 1) * per_file))
 
 
 def test_files_parsed_by_worker_processes_give_the_same_config_lines_and_errors(

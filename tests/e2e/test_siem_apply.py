@@ -7,6 +7,15 @@ import json
 from tests.harness import Estate
 
 BASE = "/ocpi/2.2.1/"
+BOG_001_1_CONNECTOR_2 = """          - id: "2"
+            standard: CHADEMO
+            format: CABLE
+            power_type: DC
+            max_voltage: 500
+            max_amperage: 125
+            max_electric_power: 50000
+            tariffs: [dc-rapida]
+"""  # the second connector of EVSE BOG-001-1 in examples/colombia/bogota.yaml
 
 
 def paths(reqs: list[dict]) -> list[tuple[str, str]]:
@@ -134,15 +143,7 @@ def test_field_removed_from_yaml_is_cleared_by_a_put_that_keeps_other_live_field
 
 
 def test_connector_removed_is_a_put_of_its_evse_without_it(applied: Estate) -> None:
-    applied.edit("bogota.yaml", """          - id: "2"
-            standard: CHADEMO
-            format: CABLE
-            power_type: DC
-            max_voltage: 500
-            max_amperage: 125
-            max_electric_power: 50000
-            tariffs: [dc-rapida]
-""", "")
+    applied.edit("bogota.yaml", BOG_001_1_CONNECTOR_2, "")
     result = applied.apply()
     assert result.exit_code == 0, result.output
     writes = applied.writes()
@@ -157,15 +158,7 @@ def test_without_a_refresh_an_object_sent_whole_is_shown_but_only_applied_with_a
     applied.ocpi("PATCH", "/locations/CO/EVB/BOG-001", {"charging_when_closed": True,
                                                         "last_updated": "2026-11-01T00:00:00Z"})
     applied.edit("bogota.yaml", "    postal_code: \"110221\"\n", "")
-    applied.edit("bogota.yaml", """          - id: "2"
-            standard: CHADEMO
-            format: CABLE
-            power_type: DC
-            max_voltage: 500
-            max_amperage: 125
-            max_electric_power: 50000
-            tariffs: [dc-rapida]
-""", "")
+    applied.edit("bogota.yaml", BOG_001_1_CONNECTOR_2, "")
     applied.clear_requests()
     result = applied.plan("--no-refresh", "--json")
     assert result.exit_code == 0, result.output

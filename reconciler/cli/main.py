@@ -219,8 +219,8 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
         if the_plan.errors:
             console.diagnostics(_plan_errors(the_plan), console.use_color(sys.stderr, color))
             raise ExitCode(1)
-        unread = [Diagnostic.error(f"{c.address}: the request sends the object whole, built from the live object, "
-                                   "which this plan did not read (it was made without a refresh)",
+        unread = [Diagnostic.error("the request sends the object whole, built from the live object, which this "
+                                   "plan did not read (it was made without a refresh)",
                                    detail="Apply with a refresh (drop --no-refresh, or make the saved plan "
                                           "without it), so that fields others set on the platform are kept.",
                                    address=c.address)

@@ -122,7 +122,9 @@ def summary(lang: str, s: dict[str, Any]) -> str:
         parts.insert(2, f"{s['replace']} {'to replace' if en else 'para reemplazar'}")
     if s.get("forget"):
         parts.append(f"{s['forget']} {'to forget' if en else 'para olvidar'}")
-    return ", ".join(parts) + f". {s.get('requests', 0)} {'requests' if en else 'solicitudes'}."
+    n = s.get("requests", 0)
+    return ", ".join(parts) + f". {n} " + (("request" if en else "solicitud") if n == 1 else
+                                           ("requests" if en else "solicitudes")) + "."
 
 
 def pct(lang: str, p: float | None) -> str:

@@ -122,7 +122,8 @@ def render_result(result: Any, plan: Plan, color: bool = False) -> str:
         o.add(f"Note: {note}", fg="yellow")
     n_ok = len(result.applied)
     if result.ok:
-        o.add(f"Apply complete: {n_ok} changes applied with {result.requests} requests.", fg="green", bold=True)
+        o.add(f"Apply complete: {n_ok} change{'' if n_ok == 1 else 's'} applied with {result.requests} "
+              f"request{'' if result.requests == 1 else 's'}.", fg="green", bold=True)
     else:
         o.add(f"Apply incomplete: {n_ok} changes applied, {len(result.failed)} failed, "
               f"{len(result.skipped)} skipped because something they depend on failed.", fg="red", bold=True)

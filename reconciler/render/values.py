@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reconciler.render import i18n
+
 VERBS = {
     "create": "will be created",
     "update": "will be updated in place",
@@ -31,13 +33,7 @@ def pct(p: float | None) -> str:
 
 
 def summary_line(s: dict[str, Any]) -> str:
-    parts = [f"{s.get('create', 0)} to add", f"{s.get('update', 0)} to change",
-             f"{s.get('delete', 0)} to remove"]
-    if s.get("replace"):
-        parts.insert(2, f"{s['replace']} to replace")
-    if s.get("forget"):
-        parts.append(f"{s['forget']} to forget")
-    return "Plan: " + ", ".join(parts) + f". {s.get('requests', 0)} requests."
+    return "Plan: " + i18n.summary("en", s)
 
 
 def identity(ch: dict[str, Any]) -> str:

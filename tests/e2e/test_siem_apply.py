@@ -184,7 +184,8 @@ def test_without_a_refresh_an_object_sent_whole_is_shown_but_only_applied_with_a
 
     refused = applied.apply("--no-refresh")
     assert refused.exit_code == 1
-    assert "siem.location.BOG-001: the request sends the object whole" in refused.output
+    assert "Error: siem.location.BOG-001: the request sends the object whole, built from the live object" \
+        in refused.output
     assert "Nothing was sent." in refused.output
     assert applied.writes() == []
     saved = applied.root / "saved.plan"

@@ -104,9 +104,9 @@ class _Builder:
             rc.notes.append("this plan did not read the platform: the body is rebuilt from the last applied "
                             "state, without the fields others set or the live EVSE status")
             self.live.diagnostics.append(Diagnostic.warning(
-                f"{rc.address} is sent whole, built from the live object, which this plan did not read",
-                detail="apply refuses this plan: apply with a refresh (the default), so that fields others set "
-                       "on the platform are kept", address=rc.address))
+                f"{rc.address} is sent whole, built from the live object, which this plan did not read: apply "
+                "makes this change only with a refresh (the default), so that fields others set are kept",
+                address=rc.address))
 
     def new_connector(self, d: ObjectDiff) -> dict[str, Any]:
         assert d.desired is not None

@@ -42,16 +42,39 @@ UPGRADERS: dict[int, Callable[[Doc], Doc]] = {0: _upgrade_0_to_1}
 """UPGRADERS[n] turns a format-n document into a format-(n+1) one; applied in order on load."""
 
 
+def _json(value: Any, depth: int) -> str:
+    """`value` as it stands at `depth` inside the whole document dumped with indent 2."""
+    text = json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+    return text.replace("\n", "\n" + "  " * depth) if depth else text  # no raw newline inside JSON strings
+
+
 def dumps(state: State) -> bytes:
-    """Serialise deterministically; raises DiagnosticError when a value is not JSON-representable."""
+    """Serialise deterministically; raises DiagnosticError when a value is not JSON-representable.
+
+    The bytes are exactly `json.dumps(state.model_dump(mode="json"), sort_keys=True, indent=2)`,
+    but written a resource at a time: a national estate's whole document as Python objects, and
+    the pieces the indenting encoder joins, cost more memory than the rest of an apply.
+    """
     try:
-        doc = state.model_dump(mode="json")
-        text = json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+        head = state.model_dump(mode="json", exclude={"resources"})
+        chunks: list[bytes] = []
+        for n, key in enumerate(sorted([*head, "resources"])):
+            chunks.append(("{\n  " if n == 0 else ",\n  ").encode() + f"{_json(key, 0)}: ".encode())
+            if key != "resources":
+                chunks.append(_json(head[key], 1).encode())
+            elif not state.resources:
+                chunks.append(b"{}")
+            else:
+                for i, addr in enumerate(sorted(state.resources)):
+                    entry = f"{_json(addr, 0)}: {_json(state.resources[addr].model_dump(mode='json'), 2)}"
+                    chunks.append(("{\n    " if i == 0 else ",\n    ").encode() + entry.encode())
+                chunks.append(b"\n  }")
+        chunks.append(b"\n}\n")
     except (PydanticSerializationError, ValueError, TypeError) as exc:
         # A provider put something into attributes/meta that JSON cannot hold: a bug, but one that
         # must not reach the disk half-written; the caller's old file stays untouched.
         raise DiagnosticError.single("cannot serialise the state", detail=str(exc)) from exc
-    return text.encode("utf-8") + b"\n"
+    return b"".join(chunks)
 
 
 def upgrade(doc: Doc, source: str) -> Doc:

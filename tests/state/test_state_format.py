@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from reconciler.core.diagnostics import DiagnosticError
@@ -165,3 +167,23 @@ def test_unserialisable_value_is_a_diagnostic() -> None:
     s.put(ResourceState(address="a.tariff.x", attributes={"bad": float("nan")}))
     with pytest.raises(DiagnosticError, match="cannot serialise"):
         dumps(s)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=6), kids, max_size=3), max_leaves=8)
+addresses = st.from_regex(r"(siem|sec)\.(location|evse|tariff)\.[A-Za-z0-9é/\"\\-]{1,12}", fullmatch=True)
+
+
+@given(st.dictionaries(addresses, st.dictionaries(st.text(max_size=6), json_values, max_size=4), max_size=5),
+       st.dictionaries(st.text(max_size=8), json_values, max_size=2), st.integers(0, 10**6))
+def test_written_a_resource_at_a_time_the_bytes_are_those_of_the_whole_document_dumped(
+        resources: dict[str, dict[str, object]], meta: dict[str, object], serial: int) -> None:
+    s = State(serial=serial)
+    for addr, attrs in resources.items():
+        s.put(ResourceState(address=addr, attributes=attrs, meta=meta, updated_at=datetime(2026, 1, 2, tzinfo=UTC)))
+    s.set_watermark("medido.meter.1", Watermark(last_timestamp=serial, in_flight=meta or None))
+    whole = json.dumps(s.model_dump(mode="json"), sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+    assert dumps(s) == whole.encode() + b"\n"
+    assert loads(dumps(s), "x.json") == s

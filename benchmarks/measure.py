@@ -65,3 +65,17 @@ def sandbox_server(port: int, data: Path, env: dict[str, str], *extra: str,
             server.wait(timeout=60)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def tariffs_yaml(count: int, currency: str, energy_from: int, flat: int, digits: int) -> str:
+    """`count` tariffs T0..T{count-1} (ids padded to `digits`), each an ENERGY price (energy_from + n)
+    and a FLAT fee, with 19 % VAT."""
+    lines = ["tariffs:"]
+    for t in range(count):
+        lines.append(f"""  - id: T{t:0{digits}d}
+    currency: {currency}
+    elements:
+      - price_components:
+          - {{type: ENERGY, price: {energy_from + t}, vat: 19, step_size: 1}}
+          - {{type: FLAT, price: {flat}, vat: 19, step_size: 1}}""")
+    return "\n".join(lines) + "\n"

@@ -39,8 +39,6 @@ STEP = 900
 DAY = 86400
 
 
-
-
 def stamps(days: int) -> list[int]:
     """Every 15 minutes from 2025-01-01 00:00 in Santiago, for `days` days of UTC time."""
     first = int(dt.datetime(2025, 1, 1, tzinfo=SANTIAGO).timestamp())
@@ -108,8 +106,6 @@ def admin(base: str, method: str, path: str, body: Any = None) -> Any:
         return json.loads(resp.read() or b"null")
 
 
-
-
 def cpu_seconds(pid: int) -> float | None:
     """CPU time so far of a running process (Linux /proc), or None elsewhere."""
     try:
@@ -117,8 +113,6 @@ def cpu_seconds(pid: int) -> float | None:
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 
 
 def main() -> int:

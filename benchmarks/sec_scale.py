@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from measure import run_cli
+from measure import run_cli, tariffs_yaml
 
 from reconciler.sandbox import sec_catalogue
 from reconciler.sandbox.datastore import JournaledStore
@@ -70,18 +70,10 @@ def generate(root: Path, n_st: int, n_tariffs: int) -> None:
              max_voltage: 920, max_amperage: 125, max_electric_power: 50000, tariffs: [T{(s * 4 + e * 2 + int(code)) % n_tariffs:03d}],
              sec: {{status: DISPONIBLE}}}}""")
     store.close()
-    tariffs = ["tariffs:"]
-    for t in range(n_tariffs):
-        tariffs.append(f"""  - id: T{t:03d}
-    currency: CLP
-    elements:
-      - price_components:
-          - {{type: ENERGY, price: {300 + t}, vat: 19, step_size: 1}}
-          - {{type: FLAT, price: 1000, vat: 19, step_size: 1}}""")
     (root / "platforms.yaml").write_text(PLATFORM)
     (root / "stations.yaml").write_text("\n".join(stations) + "\n")
     (root / "imports.yaml").write_text("\n".join(imports) + "\n")
-    (root / "tariffs.yaml").write_text("\n".join(tariffs) + "\n")
+    (root / "tariffs.yaml").write_text(tariffs_yaml(n_tariffs, "CLP", energy_from=300, flat=1000, digits=3))
 
 
 def cli(*args: str) -> tuple[float, float, int, str]:

@@ -27,11 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import free_port, log_lines, run_cli, sandbox_server
+from measure import free_port, log_lines, run_cli, sandbox_server, tariffs_yaml
 
 DEMO_KEY = "sandbox-demo-key"
-
-
 
 
 def generate(root: Path, n_loc: int, n_tariffs: int, url: str, concurrency: int) -> None:
@@ -46,15 +44,7 @@ def generate(root: Path, n_loc: int, n_tariffs: int, url: str, concurrency: int)
     concurrency: {concurrency}
     timeout: 60
 """)
-    lines = ["tariffs:"]
-    for t in range(n_tariffs):
-        lines.append(f"""  - id: T{t:04d}
-    currency: COP
-    elements:
-      - price_components:
-          - {{type: ENERGY, price: {1000 + t}, vat: 19, step_size: 1}}
-          - {{type: FLAT, price: 2000, vat: 19, step_size: 1}}""")
-    (root / "tariffs.yaml").write_text("\n".join(lines) + "\n")
+    (root / "tariffs.yaml").write_text(tariffs_yaml(n_tariffs, "COP", energy_from=1000, flat=2000, digits=4))
     per_file = 500
     for f in range(math.ceil(n_loc / per_file)):
         out = ["stations:"]
@@ -79,10 +69,6 @@ def generate(root: Path, n_loc: int, n_tariffs: int, url: str, concurrency: int)
                     t = (i * 4 + e * 2 + c) % n_tariffs
                     out.append(f"""          - {{id: "{c + 1}", standard: IEC_62196_T2, format: SOCKET, power_type: AC_3_PHASE, max_voltage: 400, max_amperage: 32, max_electric_power: 22000, tariffs: [T{t:04d}]}}""")
         (root / f"stations-{f:03d}.yaml").write_text("\n".join(out) + "\n")
-
-
-
-
 
 
 def main() -> int:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import sys
@@ -63,10 +62,10 @@ def sandbox_dir(state_file: Path) -> Path:
 
 
 def load_config(path: Path, meanwhile: Callable[[], None] | None = None) -> models.Config:
-    config = loader.load_config(path, meanwhile=meanwhile)
-    # The configuration lives until the command ends: keep the collector from rescanning it.
-    gc.freeze()
-    return config
+    # The configuration lives until the command ends: the collector neither scans it while it is
+    # built nor rescans it afterwards (it is frozen when the outermost pause ends).
+    with gcpause.paused():
+        return loader.load_config(path, meanwhile=meanwhile)
 
 
 _kept: list[object] = []

@@ -8,6 +8,7 @@ while planning.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from reconciler.plans.model import FieldChange
@@ -65,3 +66,22 @@ def field_changes(d: ObjectDiff) -> list[FieldChange]:
             out.append(FieldChange(path=f.path, before=f.before, after=f.after, op=f.op,
                                    drift=f.drift))
     return out
+
+
+def price(value: Any) -> Decimal | None:
+    """A price as written on either side of a change (`{"excl_vat": ...}` or a number), or None."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        value = value.get("excl_vat")
+    try:
+        return Decimal(str(value))
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def pct(before: Decimal | None, after: Decimal | None) -> float | None:
+    """The change from `before` to `after` in percent (2 decimals), or None when it has no base."""
+    if before is None or after is None or before == 0:
+        return None
+    return float(round((after - before) / before * 100, 2))

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from reconciler.cli.main import cli
 from reconciler.core import redact
 from reconciler.sandbox import embedded, sec_catalogue
+from reconciler.state.model import State
 from reconciler.state.store import StateStore
 
 PLATFORM = """\
@@ -116,13 +117,17 @@ def assert_no_duplicates(box: Path) -> None:
         seen[key] = t["tariff_id"]
 
 
-def resolve_pending(root: Path, box: Path) -> None:
-    """What the plan tells the user to do: look on the web site, then import or confirm absence."""
+def state_and_site(root: Path, box: Path) -> tuple[State, set[str], list[dict[str, Any]]]:
+    """The state, the platform IDs it already binds, and the tariffs the SEC web site shows."""
     store = StateStore(root / "reconciler.state.json")
     state = store.load()
     store.close()
-    bound = {rs.platform_id for rs in state.resources.values() if rs.platform_id}
-    on_sec = sec_tariffs(box)
+    return state, {rs.platform_id for rs in state.resources.values() if rs.platform_id}, sec_tariffs(box)
+
+
+def resolve_pending(root: Path, box: Path) -> None:
+    """What the plan tells the user to do: look on the web site, then import or confirm absence."""
+    state, bound, on_sec = state_and_site(root, box)
     for addr, rs in state.resources.items():
         if rs.status != "pending":
             continue
@@ -185,11 +190,7 @@ def test_no_sequence_of_faults_creates_a_duplicate_tariff(tmp_path_factory: pyte
 
 def import_unknown_ids(root: Path, box: Path) -> None:
     """Tariffs created without an ID in the answer: the user reads them on the web site and imports them."""
-    store = StateStore(root / "reconciler.state.json")
-    state = store.load()
-    store.close()
-    bound = {rs.platform_id for rs in state.resources.values() if rs.platform_id}
-    on_sec = sec_tariffs(box)
+    state, bound, on_sec = state_and_site(root, box)
     for addr, rs in state.resources.items():
         if ".tariff." not in addr or rs.status != "applied" or rs.platform_id:
             continue

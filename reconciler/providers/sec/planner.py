@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import Action, HttpRequest, ManualAction, PriceChange, ResourceChange, StateUpdate
 from reconciler.providers.base import LiveView, ObjectDiff
-from reconciler.providers.display import field_changes
+from reconciler.providers.display import field_changes, pct, price
 from reconciler.providers.sec import resources, tariffs, wire
 
 TAINTED = "tainted"
@@ -285,37 +285,24 @@ def _connector_of(tariff_address: str) -> str:
     return f"{platform}.connector.{local.split('@', 1)[1]}"
 
 
-def _price(value: Any) -> Decimal | None:
-    try:
-        return None if value is None else Decimal(str(value))
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def _pct(before: Decimal | None, after: Decimal | None) -> float | None:
-    if before is None or after is None or before == 0:
-        return None
-    return float(round((after - before) / before * 100, 2))
-
-
 def price_changes(d: ObjectDiff) -> list[PriceChange]:
     """Per dimension (and min/max price): the prices that change, appear or disappear, as sent."""
     before = d.live or {} if d.status != "create" else {}
     after = d.desired.attrs if d.desired is not None else {}
     tariff = d.address.split(".", 2)[2]
-    b = {str(c["dimension"]): _price(c.get("price")) for c in before.get("components") or []}
-    a = {str(c["dimension"]): _price(c.get("price")) for c in after.get("components") or []}
+    b = {str(c["dimension"]): price(c.get("price")) for c in before.get("components") or []}
+    a = {str(c["dimension"]): price(c.get("price")) for c in after.get("components") or []}
     out = []
     for dim in dict.fromkeys([*b, *a]):
         if b.get(dim) != a.get(dim):
             out.append(PriceChange(tariff=tariff, platform=d.address.split(".", 1)[0], element=0, component=dim,
-                                   before=_text(b.get(dim)), after=_text(a.get(dim)), pct=_pct(b.get(dim), a.get(dim)),
+                                   before=_text(b.get(dim)), after=_text(a.get(dim)), pct=pct(b.get(dim), a.get(dim)),
                                    currency=tariffs.CURRENCY, connectors=1))
     for name in ("min_price", "max_price"):
-        bp, ap = _price(before.get(name)), _price(after.get(name))
+        bp, ap = price(before.get(name)), price(after.get(name))
         if bp != ap and d.status == "update":
             out.append(PriceChange(tariff=tariff, platform=d.address.split(".", 1)[0], element=-1, component=name,
-                                   before=_text(bp), after=_text(ap), pct=_pct(bp, ap), currency=tariffs.CURRENCY,
+                                   before=_text(bp), after=_text(ap), pct=pct(bp, ap), currency=tariffs.CURRENCY,
                                    connectors=1))
     return out
 

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import Action, FieldChange, HttpRequest, PriceChange, ResourceChange, StateUpdate
 from reconciler.providers.base import FieldDiff, LiveView, ObjectDiff
-from reconciler.providers.display import field_changes
+from reconciler.providers.display import field_changes, pct, price
 from reconciler.providers.siem import wire
 from reconciler.state.model import ResourceState
 
@@ -465,23 +464,6 @@ def raw_from_state(prov: SiemProvider, prior: dict[str, ResourceState]) -> dict[
     return raw
 
 
-def _price(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    if isinstance(value, dict):
-        value = value.get("excl_vat")
-    try:
-        return Decimal(str(value))
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def _pct(before: Decimal | None, after: Decimal | None) -> float | None:
-    if before is None or after is None or before == 0:
-        return None
-    return float(round((after - before) / before * 100, 2))
-
-
 def price_changes(t: ObjectDiff, platform: str, connectors: int) -> list[PriceChange]:
     """Per element and component: the prices that change, appear or disappear."""
     before = t.live or (t.prior.attributes if t.prior else {}) or {}
@@ -495,22 +477,22 @@ def price_changes(t: ObjectDiff, platform: str, connectors: int) -> list[PriceCh
         bc = {str(c.get("type")): c for c in (b_el[i].get("price_components") or [])} if i < len(b_el) else {}
         ac = {str(c.get("type")): c for c in (a_el[i].get("price_components") or [])} if i < len(a_el) else {}
         for dim in dict.fromkeys([*bc, *ac]):
-            bp, ap = _price(bc.get(dim, {}).get("price")), _price(ac.get(dim, {}).get("price"))
+            bp, ap = price(bc.get(dim, {}).get("price")), price(ac.get(dim, {}).get("price"))
             if bp != ap:
                 out.append(PriceChange(tariff=tid, platform=platform, element=i, component=dim,
                                        before=None if bp is None else str(bp), after=None if ap is None else str(ap),
-                                       pct=_pct(bp, ap), currency=currency, connectors=connectors))
-            bv, av = _price(bc.get(dim, {}).get("vat")), _price(ac.get(dim, {}).get("vat"))
+                                       pct=pct(bp, ap), currency=currency, connectors=connectors))
+            bv, av = price(bc.get(dim, {}).get("vat")), price(ac.get(dim, {}).get("vat"))
             if bv != av and bp is not None and ap is not None:
                 out.append(PriceChange(tariff=tid, platform=platform, element=i, component=dim, field="vat",
                                        before=None if bv is None else str(bv), after=None if av is None else str(av),
                                        pct=None, currency=currency, connectors=connectors))
     for name in ("min_price", "max_price"):
-        bp, ap = _price(before.get(name)), _price(after.get(name))
+        bp, ap = price(before.get(name)), price(after.get(name))
         if bp != ap and (t.status == "update"):
             out.append(PriceChange(tariff=tid, platform=platform, element=-1, component=name,
                                    before=None if bp is None else str(bp), after=None if ap is None else str(ap),
-                                   pct=_pct(bp, ap), currency=currency, connectors=connectors))
+                                   pct=pct(bp, ap), currency=currency, connectors=connectors))
     return out
 
 

@@ -22,6 +22,7 @@ from reconciler.core.redact import RedactingFilter
 from reconciler.plans.model import StateUpdate
 from reconciler.providers import registry
 from reconciler.providers.base import Provider
+from reconciler.providers.connection import SANDBOX, Endpoint, Network, Service
 from reconciler.state import journal as journal_mod
 from reconciler.state import pending as pending_mod
 from reconciler.state.model import ResourceState, State, Watermark, utcnow
@@ -87,12 +88,33 @@ def keep_until_exit(*objs: object) -> None:
         _kept.extend(objs)
 
 
+class EmbeddedSandbox:
+    """The connector the CLI hands the providers: an API configured with `url: sandbox` is served by
+    the in-process simulator on `data_dir` (opened on first use, shared by every provider of the
+    process); any other URL is reached over the network."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.network = Network()
+
+    def connect(self, service: Service) -> Endpoint:
+        if service.url != SANDBOX:
+            return self.network.connect(service)
+        import httpx
+
+        from reconciler.sandbox import embedded
+
+        app, base, credentials = embedded.attach(self.data_dir, service.platform, service.name, service.credentials)
+        return Endpoint(base, httpx.ASGITransport(app=app), credentials)
+
+
+def connector_for(state_file: Path) -> EmbeddedSandbox:
+    return EmbeddedSandbox(sandbox_dir(state_file))
+
+
 def providers_for(config: models.Config, state_file: Path) -> dict[str, Provider]:
-    box = sandbox_dir(state_file)
-    out: dict[str, Provider] = {}
-    for name, platform in config.platforms.items():
-        out[name] = registry.build(platform, sandbox_dir=box)
-    return out
+    connector = connector_for(state_file)
+    return {name: registry.build(platform, connector=connector) for name, platform in config.platforms.items()}
 
 
 @dataclass
@@ -194,14 +216,14 @@ def _run(runner: asyncio.Runner, fn: Callable[[], Awaitable[T]]) -> T:
 async def _load_prefetching(config_path: Path, store: StateStore,
                             spath: Path) -> tuple[models.Config, dict[str, Provider]]:
     early = loader.load_platforms(config_path) if store.exists() else None
+    connector = connector_for(spath)
     providers: dict[str, Provider] = {}
     tasks: list[asyncio.Task[None]] = []
     if early:
         state = store.peek()
-        box = sandbox_dir(spath)
         for name, platform in early.items():
             try:
-                prov = registry.build(platform, sandbox_dir=box)
+                prov = registry.build(platform, connector=connector)
             except DiagnosticError:
                 continue
             providers[name] = prov
@@ -225,7 +247,6 @@ async def _load_prefetching(config_path: Path, store: StateStore,
             await prov.aclose()
         raise
     final: dict[str, Provider] = {}
-    box = sandbox_dir(spath)
     for name, platform in config.platforms.items():
         early_prov = providers.pop(name, None)
         if early_prov is not None and early_prov.platform == platform:
@@ -233,7 +254,7 @@ async def _load_prefetching(config_path: Path, store: StateStore,
         else:
             if early_prov is not None:
                 await early_prov.aclose()
-            final[name] = registry.build(platform, sandbox_dir=box)
+            final[name] = registry.build(platform, connector=connector)
     for prov in providers.values():
         await prov.aclose()
     if tasks:

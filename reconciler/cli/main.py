@@ -27,6 +27,7 @@ from reconciler.config import secrets
 from reconciler.core import gcpause
 from reconciler.core.addresses import Address
 from reconciler.core.diagnostics import Diagnostic, DiagnosticError
+from reconciler.core.redact import redact
 from reconciler.engine import executor, planner, review
 from reconciler.plans import planfile
 from reconciler.plans.model import Plan
@@ -154,10 +155,11 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
         console.out(json.dumps(doc, indent=2))
     else:
         console.out(text.render(doc, color=console.use_color(sys.stdout, color)), nl=False)
+    # Both are for people (the pull-request comment, a review tool): blanked like the console.
     if markdown_file is not None:
-        markdown_file.write_text(markdown.render(doc, lang=lang), encoding="utf-8")
+        markdown_file.write_text(redact(markdown.render(doc, lang=lang)), encoding="utf-8")
     if json_file is not None:
-        json_file.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        json_file.write_text(redact(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n", encoding="utf-8")
     if the_plan.errors:
         console.diagnostics(_plan_errors(the_plan), console.use_color(sys.stderr, color))
         raise ExitCode(1)

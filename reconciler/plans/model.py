@@ -3,17 +3,30 @@
 Built by the engine's planner, serialised by `planfile`, rendered by `render`, executed by the
 engine's executor. It is the one structure behind `plan --json`, the text plan and the markdown
 comment, so those never disagree. Pure data: no I/O, no engine imports.
+
+No secret is ever part of a plan. Requests carry no headers (providers authenticate when they
+send), and a plan never holds a secret type (`SecretStr`, `SecretBytes`): `secret_paths` finds
+one and `planfile` refuses to write it. Data fields (request bodies, field values, state updates)
+are kept exactly as they will be sent and recorded; only free text reconciler writes for people
+(`Text`: diagnostics, notes, reasons) is passed through `core.redact` when serialised, because a
+message quoting a platform's answer could quote a credential. Everything displayed or logged is
+redacted by its writer as well.
 """
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, Secret, SecretBytes, SecretStr
+
+from reconciler.core.redact import redact
 
 PLAN_FORMAT_VERSION = 1
+
+# Free text for people, never executed: blanked of registered secrets whenever serialised to JSON.
+Text = Annotated[str, PlainSerializer(redact, return_type=str, when_used="json")]
 
 
 class Action(enum.StrEnum):
@@ -105,8 +118,8 @@ class ManualAction(_Model):
 
     address: str
     platform: str
-    summary: str
-    detail: str | None = None
+    summary: Text
+    detail: Text | None = None
 
 
 class ResourceChange(_Model):
@@ -115,7 +128,7 @@ class ResourceChange(_Model):
     platform_type: str
     kind: str
     action: Action
-    reason: str | None = None          # why (e.g. "deleted outside reconciler", "dimensions changed")
+    reason: Text | None = None         # why (e.g. "deleted outside reconciler", "dimensions changed")
     identity: dict[str, Any] = {}      # identifying fields shown to reviewers (name, city, standard...)
     changes: list[FieldChange] = []
     after: dict[str, Any] | None = Field(
@@ -126,7 +139,7 @@ class ResourceChange(_Model):
     covered_by: str | None = None      # the address whose request carries this change
     depends_on: list[str] = []         # addresses whose requests must succeed first
     state_updates: list[StateUpdate] = []
-    notes: list[str] = []
+    notes: list[Text] = []
     needs_refresh: bool = Field(
         default=False, description="the request sends an object whole, built from the live object, which this "
                                    "plan did not read (a plan without a refresh): `apply` refuses the plan until "
@@ -140,13 +153,13 @@ class Drift(_Model):
     path: str
     last_applied: Any = None
     live: Any = None
-    reason: str = "drift: warn"
+    reason: Text = "drift: warn"
 
 
 class PlanDiagnostic(_Model):
     severity: Literal["error", "warning", "info"]
-    summary: str
-    detail: str | None = None
+    summary: Text
+    detail: Text | None = None
     address: str | None = None
     file: str | None = None
     line: int | None = None
@@ -158,7 +171,7 @@ class PlatformRefresh(_Model):
     platform_type: str
     refreshed: bool
     reads: int = 0
-    note: str | None = None
+    note: Text | None = None
 
 
 class Summary(_Model):
@@ -193,7 +206,7 @@ class ReferenceCost(_Model):
     before: SessionCost | None = None   # None: the tariff is new, or its old form could not be priced
     after: SessionCost | None = None    # None: the tariff is removed, or could not be priced
     pct: float | None = None            # change of the price incl. VAT
-    note: str | None = None             # why a side is missing
+    note: Text | None = None            # why a side is missing
 
 
 class Policy(_Model):
@@ -246,3 +259,17 @@ class Plan(_Model):
                 s.forget += 1
             s.requests += sum(r.repeat for r in c.requests)
         return s
+
+
+def secret_paths(value: Any, path: str = "") -> list[str]:
+    """Where a secret type sits in `value` (a plan's python-mode dump, or any part of it)."""
+    if isinstance(value, SecretStr | SecretBytes | Secret):
+        return [path or "."]
+    out: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += secret_paths(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            out += secret_paths(v, f"{path}[{i}]")
+    return out

@@ -113,11 +113,6 @@ def _make_plan(session: runtime.Session, state: State, targets: list[str], refre
     return session.run(lambda: planner.make_plan(req))
 
 
-def _plan_errors(plan: Plan) -> list[Diagnostic]:
-    return [Diagnostic.error(d.summary, detail=d.detail or "", address=d.address, file=d.file, line=d.line,
-                             field=d.field) for d in plan.errors]
-
-
 @cli.command()
 @click.argument("config", type=click.Path(path_type=Path), default=".")
 @state_option
@@ -161,7 +156,7 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
     if json_file is not None:
         json_file.write_text(redact(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n", encoding="utf-8")
     if the_plan.errors:
-        console.diagnostics(_plan_errors(the_plan), console.use_color(sys.stderr, color))
+        console.diagnostics(the_plan.errors, console.use_color(sys.stderr, color))
         raise ExitCode(1)
     if out_file is not None:
         planfile.write(the_plan, out_file)
@@ -219,7 +214,7 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
         if saved is None:
             console.out(text.render(jsonout.plan_document(the_plan), color=paint), nl=False)
         if the_plan.errors:
-            console.diagnostics(_plan_errors(the_plan), console.use_color(sys.stderr, color))
+            console.diagnostics(the_plan.errors, console.use_color(sys.stderr, color))
             raise ExitCode(1)
         unread = [Diagnostic.error("the request sends the object whole, built from the live object, which this "
                                    "plan did not read (it was made without a refresh)",
@@ -259,9 +254,7 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
             session.store.write(state)
     console.out(text.render_result(result, the_plan, color=paint), nl=False)
     if not result.ok:
-        console.diagnostics(_plan_errors(Plan.model_validate({**the_plan.model_dump(), "diagnostics":
-                                                              [d.model_dump() for d in result.failed]})),
-                            console.use_color(sys.stderr, color))
+        console.diagnostics(result.failed, console.use_color(sys.stderr, color))
         raise ExitCode(1)
 
 

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, Secret, SecretBytes, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, Secret, SecretBytes, SecretStr
 
-from reconciler.core.redact import redact
+from reconciler.core.diagnostics import Diagnostic, Severity
+from reconciler.core.redact import Shown
 
 PLAN_FORMAT_VERSION = 1
 
-# Free text for people, never executed: blanked of registered secrets whenever serialised to JSON.
-Text = Annotated[str, PlainSerializer(redact, return_type=str, when_used="json")]
+Text = Shown   # free text for people: blanked of registered secrets when serialised (`core.redact`)
 
 
 class Action(enum.StrEnum):
@@ -156,16 +156,6 @@ class Drift(_Model):
     reason: Text = "drift: warn"
 
 
-class PlanDiagnostic(_Model):
-    severity: Literal["error", "warning", "info"]
-    summary: Text
-    detail: Text | None = None
-    address: str | None = None
-    file: str | None = None
-    line: int | None = None
-    field: str | None = None
-
-
 class PlatformRefresh(_Model):
     platform: str
     platform_type: str
@@ -230,7 +220,7 @@ class Plan(_Model):
     platforms: list[PlatformRefresh] = []
     changes: list[ResourceChange] = []
     drift: list[Drift] = []
-    diagnostics: list[PlanDiagnostic] = []
+    diagnostics: list[Diagnostic] = []
     manual_actions: list[ManualAction] = []
     state_sync: list[StateUpdate] = Field(
         default=[], description="state bookkeeping applied with the plan; sends nothing (imports, objects "
@@ -241,8 +231,8 @@ class Plan(_Model):
     policy: Policy = Policy()
 
     @property
-    def errors(self) -> list[PlanDiagnostic]:
-        return [d for d in self.diagnostics if d.severity == "error"]
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
 
     def summarise(self) -> Summary:
         s = Summary()

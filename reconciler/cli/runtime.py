@@ -232,15 +232,11 @@ async def _load_prefetching(config_path: Path, store: StateStore,
             tasks.append(asyncio.create_task(prov.prefetch(prior)))
     loop = asyncio.get_running_loop()
     # The configuration loads on a worker thread while this thread's event loop reads the
-    # platforms. The loop needs little CPU but needs it often: a short switch interval hands it
-    # the GIL within half a millisecond instead of five, so reads do not stall behind the load.
-    switch = sys.getswitchinterval()
-    if tasks:
-        sys.setswitchinterval(min(switch, 0.0005))
+    # platforms. (A shorter thread switch interval meanwhile showed no gain in
+    # benchmarks/tricks.py, which can measure one again.)
     try:
         config = await loop.run_in_executor(None, load_config, config_path)
     except BaseException:
-        sys.setswitchinterval(switch)
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -260,10 +256,7 @@ async def _load_prefetching(config_path: Path, store: StateStore,
         await prov.aclose()
     if tasks:
         # While the platforms are still being read, turn the configuration into resources too.
-        try:
-            await loop.run_in_executor(None, _warm, config, final)
-        finally:
-            sys.setswitchinterval(switch)
+        await loop.run_in_executor(None, _warm, config, final)
     # A prefetch that failed is simply not used: the plan's own read reports the problem.
     await asyncio.gather(*tasks, return_exceptions=True)
     return config, final

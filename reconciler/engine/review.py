@@ -40,6 +40,7 @@ def price_sessions(config: models.Config, prov: Provider, planned: Sequence[Reso
         return prov.tariff_for_pricing(d.attrs) if d is not None else None
 
     out = tariff_review.reference_costs(config.review, planned, before, after, now)
+    seen: set[tuple[Any, ...]] = set()
     rules = calculator.REFERENCE if config.review is not None and config.review.pricing_rules == "reference" \
         else calculator.OCPI_TEXT
     for ch in planned:
@@ -50,14 +51,21 @@ def price_sessions(config: models.Config, prov: Provider, planned: Sequence[Reso
         if old is None and new is None:
             continue
         ch.tariff_review, shifts = tariff_review.tariff_review(old, new, now.date())
+        # SEC keeps prices as it shows them: with IVA when the platform sends them so.
+        ch.tariff_review.prices_include_vat = bool(getattr(prov.platform, "prices_include_vat", False))
         tariff_id = ch.address.split(".", 2)[2].split("@", 1)[0]
         if len((old or {}).get("elements") or []) > 1 or len((new or {}).get("elements") or []) > 1:
             n = ch.price_changes[0].connectors if ch.price_changes else tariff_review.connectors_using(config, tariff_id)
             paired = tariff_review.paired_price_changes(ch, old, new, n)
             if paired is not None:
                 ch.price_changes = paired
-        out += tariff_review.typical_costs(ch, shifts, old, new, tariff_review.power_types(config, tariff_id),
-                                           rules, now)
+        for cost in tariff_review.typical_costs(ch, shifts, old, new, tariff_review.power_types(config, tariff_id),
+                                                rules, now):
+            # A tariff sent once per connector (SEC) is the same tariff: its typical sessions once.
+            key = (cost.platform, cost.tariff, cost.session, cost.model_dump_json(include={'before', 'after'}))
+            if key not in seen:
+                seen.add(key)
+                out.append(cost)
     return out
 
 

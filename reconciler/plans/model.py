@@ -132,6 +132,9 @@ class TariffReview(_Model):
     and the elements matched by meaning."""
 
     currency: str | None = None
+    prices_include_vat: bool = Field(
+        default=False, description="the prices are as the platform shows them, VAT included (SEC with "
+                                   "prices_include_vat: true); otherwise excl. VAT, as OCPI writes them")
     shifts: list[ScheduleShift] = []
     unchanged_elsewhere: bool = True      # some time of the week keeps every price
     elements: list[ElementChange] = []

@@ -87,14 +87,15 @@ _TEXT: dict[str, tuple[str, str]] = {
             "caracteres). El plan completo está en {hint}."),
     "hint": ("the job summary or the `plan --json` artifact", "el resumen del job o el artefacto `plan --json`"),
     # The tariff block: what drivers pay, when (the weekly schedule), and the elements by meaning.
-    "pays": ("**What drivers pay** (prices excl. VAT, by time of the week, in the station's local time):",
-             "**Lo que pagan los conductores** (precios sin IVA, por momento de la semana, en la hora local de la "
-             "estación):"),
-    "pays_new": ("**What drivers will pay** (prices excl. VAT, by time of the week, in the station's local time):",
-                 "**Lo que pagarán los conductores** (precios sin IVA, por momento de la semana, en la hora local de "
-                 "la estación):"),
-    "pays_gone": ("**What drivers paid** until now (prices excl. VAT, by time of the week):",
-                  "**Lo que pagaban los conductores** hasta ahora (precios sin IVA, por momento de la semana):"),
+    "pays": ("**What drivers pay** ({vat}, by time of the week, in the station's local time):",
+             "**Lo que pagan los conductores** ({vat}, por momento de la semana, en la hora local de la estación):"),
+    "pays_new": ("**What drivers will pay** ({vat}, by time of the week, in the station's local time):",
+                 "**Lo que pagarán los conductores** ({vat}, por momento de la semana, en la hora local de la "
+                 "estación):"),
+    "pays_gone": ("**What drivers paid** until now ({vat}, by time of the week):",
+                  "**Lo que pagaban los conductores** hasta ahora ({vat}, por momento de la semana):"),
+    "excl_vat": ("prices excl. VAT", "precios sin IVA"),
+    "incl_vat": ("prices incl. VAT, as sent", "precios con IVA, tal como se envían"),
     "elsewhere_unchanged": ("all other times: unchanged", "el resto del tiempo: sin cambios"),
     "no_price_shift": ("no price changes at any time of the week", "ningún precio cambia en ningún momento de la "
                        "semana"),

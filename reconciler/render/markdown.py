@@ -78,7 +78,8 @@ def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
             out.append("- :mag: " + say("outside", address=f"`{ch['address']}`"))
     for r in doc.get("reference_costs") or []:
         if r.get("pct") is not None and abs(r["pct"]) >= threshold:
-            out.append("- :warning: " + say("large_session", session=_esc(r["session"]), tariff=f"`{r['tariff']}`",
+            out.append("- :warning: " + say("large_session", session=_esc(session_name(r, lang)),
+                                           tariff=f"`{r['tariff']}`",
                                            before=money(r, "before"), after=money(r, "after"),
                                            pct=i18n.pct(lang, r["pct"])))
     for m in doc.get("manual_actions") or []:
@@ -200,7 +201,8 @@ def tariff_block(ch: dict[str, Any], lang: str, limit: float | None) -> list[str
         return [f"{i18n.text(lang, 'not_evaluated', note=_esc(review['note']))}", ""]
     currency = review.get("currency") or ""
     head = {"create": "pays_new", "delete": "pays_gone"}.get(ch["action"], "pays")
-    lines = [i18n.text(lang, head), ""]
+    vat = i18n.text(lang, "incl_vat" if review.get("prices_include_vat") else "excl_vat")
+    lines = [i18n.text(lang, head, vat=vat), ""]
     shifts = review.get("shifts") or []
     for sh in shifts:
         when, what = shift_line(sh, currency, lang)

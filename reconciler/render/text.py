@@ -78,8 +78,9 @@ def _tariff_headline(o: _Out, ch: dict[str, Any]) -> None:
         return
     currency = review.get("currency") or ""
     created, removed = ch["action"] == "create", ch["action"] == "delete"
+    vat = "incl. VAT, as sent" if review.get("prices_include_vat") else "excl. VAT"
     o.add("      what drivers " + ("will pay" if created else "paid" if removed else "pay")
-          + " (prices excl. VAT, station local time):")
+          + f" (prices {vat}, station local time):")
     for sh in review.get("shifts") or []:
         when, what = markdown.shift_line(sh, currency, "en")
         o.add(f"        {when}: {what.replace('— → ', '', 1) if created else what}")

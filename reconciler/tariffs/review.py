@@ -238,6 +238,9 @@ def tariff_review(old: dict[str, Any] | None, new: dict[str, Any] | None, today:
     cmp = schedule.compare(before, after, today)
     pairs = matching.pair(before.elements if before else (), after.elements if after else ())
     elements = [c for p in pairs if (c := _element_change(p, before, after, currency)) is not None]
+    if (before is not None and after is not None and len(before.elements) == len(after.elements) == 1
+            and before.elements[0].restrictions == after.elements[0].restrictions):
+        elements = []    # one element on each side, for the same times: the schedule says it all
     reordered = any(p.change == "moved" for p in pairs)
     effect = None
     if reordered and before is not None and after is not None:

@@ -1,0 +1,155 @@
+"""The weekly price schedule, the element pairing and the typical sessions on hand-written tariffs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from reconciler.plans.model import Action, ResourceChange
+from reconciler.tariffs import calculator, matching, model, schedule
+from reconciler.tariffs import review as tariff_review
+
+WEEKDAYS_5 = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
+
+
+def energy(price: int, **restrictions: Any) -> dict[str, Any]:
+    el: dict[str, Any] = {"price_components": [{"type": "ENERGY", "price": price, "vat": 19, "step_size": 1}]}
+    if restrictions:
+        el["restrictions"] = restrictions
+    return el
+
+
+PARKING = {"price_components": [{"type": "PARKING_TIME", "price": 6000, "vat": 19, "step_size": 60}],
+           "restrictions": {"min_duration": 14400}}
+PEAK = energy(1180, start_time="18:00", end_time="22:00", day_of_week=WEEKDAYS_5)
+AC_DESTINO = {"currency": "COP", "elements": [energy(980), PARKING]}
+
+
+def lines(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
+    cmp = schedule.compare(None if old is None else model.parse(old), None if new is None else model.parse(new))
+    return [schedule.describe_shift(s, "COP") for s in cmp.shifts]
+
+
+def test_a_peak_inserted_before_the_base_price_changes_only_the_evening():
+    new = {**AC_DESTINO, "elements": [PEAK, *AC_DESTINO["elements"]]}
+    assert lines(AC_DESTINO, new) == ["Mon–Fri 18:00–22:00: ENERGY 980 → 1180 COP/kWh (+20.41%)"]
+    review, _ = tariff_review.tariff_review(AC_DESTINO, new)
+    assert review.unchanged_elsewhere is True
+    assert [e.text for e in review.elements] == ["new element #0: ENERGY 1180 COP/kWh — Mon–Fri 18:00–22:00"]
+    assert review.reordered is False
+
+
+def test_a_peak_after_an_unrestricted_element_changes_nothing():
+    new = {**AC_DESTINO, "elements": [*AC_DESTINO["elements"], PEAK]}
+    assert lines(AC_DESTINO, new) == []
+    review, _ = tariff_review.tariff_review(AC_DESTINO, new)
+    assert [e.change for e in review.elements] == ["added"]
+
+
+def test_a_night_window_is_one_span_past_midnight_and_the_day_keeps_its_price():
+    old = {"currency": "COP", "elements": [energy(820, start_time="22:00", end_time="06:00"), energy(980)]}
+    new = {"currency": "COP", "elements": [energy(800, start_time="22:00", end_time="06:00"), energy(980)]}
+    assert lines(old, new) == ["22:00–06:00: ENERGY 820 → 800 COP/kWh (-2.44%)"]
+
+
+def test_swapping_two_elements_is_a_reorder_with_its_effect():
+    old = {"currency": "COP", "elements": [energy(820, start_time="22:00", end_time="06:00"), energy(980)]}
+    new = {"currency": "COP", "elements": [energy(980), energy(820, start_time="22:00", end_time="06:00")]}
+    assert lines(old, new) == ["22:00–06:00: ENERGY 820 → 980 COP/kWh (+19.51%)"]
+    review, _ = tariff_review.tariff_review(old, new)
+    assert review.reordered is True
+    assert [(e.change, e.before_index, e.after_index) for e in review.elements] == [("moved", 1, 0)]
+    assert review.order_effect is not None
+    assert [(w.days, w.times) for w in review.order_effect] == [(list(model.WEEKDAYS), [("00:00", "06:00"),
+                                                                                        ("22:00", "24:00")])]
+
+
+def test_a_reorder_that_keeps_every_price_has_no_effect():
+    flat = {"price_components": [{"type": "FLAT", "price": 2000, "vat": 19, "step_size": 1}]}
+    old = {"currency": "COP", "elements": [PEAK, energy(1450), flat]}
+    new = {"currency": "COP", "elements": [flat, PEAK, energy(1450)]}
+    review, shifts = tariff_review.tariff_review(old, new)
+    assert shifts == [] and review.shifts == []
+    assert review.reordered is True and review.order_effect is None
+    assert [(e.change, e.before_index, e.after_index) for e in review.elements] == [("moved", 2, 0)]
+
+
+def test_a_moved_window_is_one_changed_element_and_two_spans():
+    old = {"currency": "COP", "elements": [energy(1750, start_time="17:00", end_time="21:00",
+                                                  day_of_week=WEEKDAYS_5), energy(1450)]}
+    new = {"currency": "COP", "elements": [energy(1750, start_time="18:00", end_time="22:00",
+                                                  day_of_week=WEEKDAYS_5), energy(1450)]}
+    assert lines(old, new) == ["Mon–Fri 17:00–18:00: ENERGY 1750 → 1450 COP/kWh (-17.14%)",
+                               "Mon–Fri 21:00–22:00: ENERGY 1450 → 1750 COP/kWh (+20.69%)"]
+    review, _ = tariff_review.tariff_review(old, new)
+    assert [e.text for e in review.elements] == [
+        "element #0 changed: Mon–Fri 17:00–21:00 → Mon–Fri 18:00–22:00: ENERGY 1750 COP/kWh"]
+
+
+def test_conditions_off_the_clock_are_branches_of_their_own():
+    old = {"currency": "COP", "elements": [energy(980), PARKING]}
+    new = {"currency": "COP", "elements": [energy(980), {**PARKING, "price_components": [
+        {"type": "PARKING_TIME", "price": 7000, "vat": 19, "step_size": 60}]}]}
+    assert lines(old, new) == ["all week (from 4 h into the session): PARKING_TIME 6000 → 7000 COP/h (+16.67%)"]
+    assert lines(None, old) == ["all week: ENERGY — → 980 COP/kWh",
+                                "all week (from 4 h into the session): PARKING_TIME — → 6000 COP/h"]
+
+
+def test_dates_split_the_schedule_and_past_stretches_are_left_out():
+    promo = energy(700, start_date="2026-06-01", end_date="2026-07-01")
+    old = {"currency": "COP", "elements": [energy(980)]}
+    new = {"currency": "COP", "elements": [promo, energy(980)]}
+    assert lines(old, new) == ["all week (from 2026-06-01 until 2026-07-01): ENERGY 980 → 700 COP/kWh (-28.57%)"]
+    ending = {**old, "end_date_time": "2026-09-01T00:00:00Z"}
+    assert lines(old, ending) == ["all week (from 2026-09-01): ENERGY 980 → — COP/kWh"]
+    after_promo = schedule.compare(model.parse(old), model.parse(new), today=dt.date(2026, 8, 1))
+    assert after_promo.shifts == []
+
+
+def test_vat_and_step_changes_are_price_changes_too():
+    old = {"currency": "COP", "elements": [energy(980)]}
+    new = {"currency": "COP", "elements": [{"price_components": [{"type": "ENERGY", "price": 980, "vat": 5,
+                                                                   "step_size": 1}]}]}
+    cmp = schedule.compare(model.parse(old), model.parse(new))
+    assert [(s.dimension, s.pct) for s in cmp.shifts] == [("ENERGY", -11.76)]
+    review, _ = tariff_review.tariff_review(old, new)
+    assert review.elements[0].text == "element #0 changed: any time: ENERGY 980 (VAT 19%) → 980 (VAT 5%) COP/kWh"
+
+
+def test_pairing_keeps_duplicates_in_order_and_pairs_the_closest_changed_element():
+    a = model.parse({"currency": "COP", "elements": [energy(1), energy(2), energy(3, min_kwh=10)]}).elements
+    b = model.parse({"currency": "COP", "elements": [energy(1), energy(2), energy(4, min_kwh=20)]}).elements
+    assert [(p.change, p.before, p.after) for p in matching.pair(a, b)] == [
+        ("same", 0, 0), ("same", 1, 1), ("changed", 2, 2)]
+    c = model.parse({"currency": "COP", "elements": [energy(1, start_time="08:00"),
+                                                      energy(2, day_of_week=["MONDAY"])]}).elements
+    d = model.parse({"currency": "COP", "elements": [energy(2, day_of_week=["MONDAY"])]}).elements
+    assert [(p.change, p.before, p.after) for p in matching.pair(c, d)] == [("removed", 0, None), ("same", 1, 0)]
+
+
+def _change(address: str = "siem.tariff.ac-destino") -> ResourceChange:
+    return ResourceChange(address=address, platform="siem", platform_type="siem", kind="tariff",
+                          action=Action.UPDATE)
+
+
+def test_typical_sessions_start_in_each_changed_span_by_power_type():
+    new = {**AC_DESTINO, "elements": [PEAK, *AC_DESTINO["elements"]]}
+    _, shifts = tariff_review.tariff_review(AC_DESTINO, new)
+    now = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)   # a Wednesday
+    costs = tariff_review.typical_costs(_change(), shifts, AC_DESTINO, new, ["AC", "DC"], calculator.OCPI_TEXT, now)
+    assert [(c.session, c.typical.start if c.typical else None) for c in costs] == [
+        ("typical AC session (7.4 kW, 2 h) from Mon 18:00", "2026-03-02T18:00"),
+        ("typical DC session (50 kW, 30 min) from Mon 18:00", "2026-03-02T18:00")]
+    ac = costs[0]
+    # 14.8 kWh at 980 before and 1180 after, with 19 % IVA.
+    assert ac.before is not None and ac.after is not None
+    assert (ac.before.incl_vat, ac.after.incl_vat, ac.pct) == ("17259.76", "20782.16", 20.41)
+
+
+def test_a_base_price_span_gets_a_working_day_morning_session():
+    old = {"currency": "COP", "elements": [PEAK, energy(980)]}
+    new = {"currency": "COP", "elements": [PEAK, energy(1000)]}
+    _, shifts = tariff_review.tariff_review(old, new)
+    now = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
+    costs = tariff_review.typical_costs(_change(), shifts, old, new, ["DC"], calculator.OCPI_TEXT, now)
+    assert [c.typical.start for c in costs if c.typical] == ["2026-03-02T10:00"]

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from reconciler.plans.model import Action, ResourceChange
+from reconciler.render import markdown
 from reconciler.tariffs import calculator, matching, model, schedule
 from reconciler.tariffs import review as tariff_review
 
@@ -113,7 +114,15 @@ def test_vat_and_step_changes_are_price_changes_too():
     cmp = schedule.compare(model.parse(old), model.parse(new))
     assert [(s.dimension, s.pct) for s in cmp.shifts] == [("ENERGY", -11.76)]
     review, _ = tariff_review.tariff_review(old, new)
-    assert review.elements[0].text == "element #0 changed: any time: ENERGY 980 (VAT 19%) → 980 (VAT 5%) COP/kWh"
+    assert review.elements == []     # one element on each side, for the same times: the schedule says it all
+    assert markdown.shift_line(review.shifts[0].model_dump(), "COP", "en") == (
+        "all week", "ENERGY 980 (VAT 19%) → 980 (VAT 5%) COP/kWh (-11.76%)")
+    assert markdown.shift_line(review.shifts[0].model_dump(), "COP", "es") == (
+        "toda la semana", "ENERGY 980 (IVA 19%) → 980 (IVA 5%) COP/kWh (-11,76%)")
+    two = {"currency": "COP", "elements": [PEAK, *new["elements"]]}
+    review, _ = tariff_review.tariff_review({**old, "elements": [PEAK, *old["elements"]]}, two)
+    assert [e.text for e in review.elements] == [
+        "element #1 changed: any time: ENERGY 980 (VAT 19%) → 980 (VAT 5%) COP/kWh"]
 
 
 def test_pairing_keeps_duplicates_in_order_and_pairs_the_closest_changed_element():

@@ -12,12 +12,21 @@ with what and why.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from reconciler.config import models
 from reconciler.core.diagnostics import Diagnostic
-from reconciler.plans.model import Action, Plan, PlanDiagnostic, Policy, ReferenceCost, ResourceChange
+from reconciler.plans.model import (
+    Action,
+    Plan,
+    PlanDiagnostic,
+    Policy,
+    ReferenceCost,
+    ResourceChange,
+    TariffReview,
+)
 from reconciler.providers.base import Desired, LiveView, Provider
 from reconciler.state.model import ResourceState
 from reconciler.tariffs import calculator
@@ -40,9 +49,12 @@ def price_sessions(config: models.Config, prov: Provider, planned: Sequence[Reso
         return prov.tariff_for_pricing(d.attrs) if d is not None else None
 
     out = tariff_review.reference_costs(config.review, planned, before, after, now)
-    seen: set[tuple[Any, ...]] = set()
     rules = calculator.REFERENCE if config.review is not None and config.review.pricing_rules == "reference" \
         else calculator.OCPI_TEXT
+    include_vat = bool(getattr(prov.platform, "prices_include_vat", False))   # SEC: prices as it shows them
+    users: dict[str, tuple[list[str], int]] | None = None
+    reviews: dict[str, tuple[TariffReview, list[Any]]] = {}
+    typical_done: set[tuple[str, str]] = set()
     for ch in planned:
         if ch.kind != "tariff" or ch.action not in tariff_review.PRICED:
             continue
@@ -50,22 +62,24 @@ def price_sessions(config: models.Config, prov: Provider, planned: Sequence[Reso
         new = None if ch.action is Action.DELETE else after(ch.address)
         if old is None and new is None:
             continue
-        ch.tariff_review, shifts = tariff_review.tariff_review(old, new, now.date())
-        # SEC keeps prices as it shows them: with IVA when the platform sends them so.
-        ch.tariff_review.prices_include_vat = bool(getattr(prov.platform, "prices_include_vat", False))
+        if users is None:
+            users = tariff_review.tariff_users(config)
         tariff_id = ch.address.split(".", 2)[2].split("@", 1)[0]
+        # A tariff sent once per connector (SEC) is one tariff: evaluated, and its typical sessions priced, once.
+        key = json.dumps([old, new], sort_keys=True, default=str)
+        if key not in reviews:
+            reviews[key] = tariff_review.tariff_review(old, new, now.date())
+        review, shifts = reviews[key]
+        ch.tariff_review = review.model_copy(update={"prices_include_vat": include_vat})
+        kinds, count = users.get(tariff_id.casefold(), (["AC"], 0))
         if len((old or {}).get("elements") or []) > 1 or len((new or {}).get("elements") or []) > 1:
-            n = ch.price_changes[0].connectors if ch.price_changes else tariff_review.connectors_using(config, tariff_id)
-            paired = tariff_review.paired_price_changes(ch, old, new, n)
+            paired = tariff_review.paired_price_changes(
+                ch, old, new, ch.price_changes[0].connectors if ch.price_changes else count)
             if paired is not None:
                 ch.price_changes = paired
-        for cost in tariff_review.typical_costs(ch, shifts, old, new, tariff_review.power_types(config, tariff_id),
-                                                rules, now):
-            # A tariff sent once per connector (SEC) is the same tariff: its typical sessions once.
-            key = (cost.platform, cost.tariff, cost.session, cost.model_dump_json(include={'before', 'after'}))
-            if key not in seen:
-                seen.add(key)
-                out.append(cost)
+        if (tariff_id.casefold(), key) not in typical_done:
+            typical_done.add((tariff_id.casefold(), key))
+            out += tariff_review.typical_costs(ch, shifts, old, new, kinds, rules, now)
     return out
 
 

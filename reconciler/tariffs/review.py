@@ -252,15 +252,18 @@ def tariff_review(old: dict[str, Any] | None, new: dict[str, Any] | None, today:
     return review, cmp.shifts
 
 
-def power_types(config: models.Config, tariff_id: str) -> list[str]:
-    """AC and/or DC: the power types of the connectors that use the tariff (AC when none does)."""
-    found: set[str] = set()
+def tariff_users(config: models.Config) -> dict[str, tuple[list[str], int]]:
+    """Per tariff id (casefolded): the power types of the connectors that use it (AC and/or DC; AC when
+    none does) and how many connectors use it."""
+    kinds: dict[str, set[str]] = {}
+    counts: dict[str, int] = {}
     for station in config.stations.values():
         for evse in station.evses:
             for conn in evse.connectors:
-                if any(t.casefold() == tariff_id.casefold() for t in conn.tariffs):
-                    found.add("DC" if str(conn.power_type.value) == "DC" else "AC")
-    return sorted(found) or ["AC"]
+                for t in {t.casefold() for t in conn.tariffs}:
+                    kinds.setdefault(t, set()).add("DC" if str(conn.power_type.value) == "DC" else "AC")
+                    counts[t] = counts.get(t, 0) + 1
+    return {t: (sorted(k), counts[t]) for t, k in kinds.items()}
 
 
 DAYTIME = 10 * 60
@@ -357,11 +360,6 @@ def paired_price_changes(ch: ResourceChange, old: dict[str, Any] | None, new: di
                                        field="vat", before=_num(bv), after=_num(av), pct=None,
                                        currency=str(currency) if currency else None, connectors=connectors))
     return out + [pc for pc in ch.price_changes if pc.element < 0]
-
-
-def connectors_using(config: models.Config, tariff_id: str) -> int:
-    return sum(1 for station in config.stations.values() for evse in station.evses for conn in evse.connectors
-               if any(t.casefold() == tariff_id.casefold() for t in conn.tariffs))
 
 
 # --- back from the plan's JSON form (for the renderers, in any language) ----------------------------

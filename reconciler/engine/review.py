@@ -128,7 +128,8 @@ def _findings(plan: Plan) -> list[tuple[str, str]]:
                 assert review is not None
                 # What drivers pay: each span of the week whose price moves by more than the limit.
                 large += [f"tariff {tariff} on {c.platform}: {s.dimension} {s.before.price} -> {s.after.price} "
-                          f"({s.pct:+.2f}%) at {s.text.split(': ', 1)[0]}" for s in review.shifts
+                          f"({s.pct:+.2f}%) {'at ' if s.when else ''}{s.text.split(': ', 1)[0]}"
+                          for s in review.shifts
                           if s.pct is not None and abs(s.pct) > limit and s.before and s.after]
             large += [f"tariff {pc.tariff} on {pc.platform}: {pc.component} {pc.before} -> {pc.after} "
                       f"({pc.pct:+.2f}%)" for pc in c.price_changes

@@ -122,7 +122,8 @@ class TypicalSession(_Model):
 
     power_type: Literal["AC", "DC"]
     power_kw: str
-    minutes: int
+    minutes: int                          # charging
+    parking_minutes: int = 0              # connected after charging (to reach an idle fee from some hours in)
     kwh: str
     start: str                            # local wall-clock time, YYYY-MM-DDTHH:MM
 

@@ -141,9 +141,12 @@ def session_name(r: dict[str, Any], lang: str) -> str:
         return str(r["session"])
     words = i18n.schedule_words(lang)
     start = dt.datetime.fromisoformat(t["start"])
+    parked = t.get("parking_minutes") or 0
     return i18n.text(lang, "typical_session", kind=t["power_type"],
                      kw=schedule.number(Decimal(t["power_kw"]), words),
                      duration=schedule.duration(Decimal(t["minutes"]) * 60, words),
+                     parked=i18n.text(lang, "typical_parked", duration=schedule.duration(Decimal(parked) * 60, words))
+                     if parked else "",
                      start=f"{words.days[start.weekday()]} {start:%H:%M}")
 
 
@@ -151,9 +154,7 @@ def shift_line(sh: dict[str, Any], currency: str, lang: str) -> tuple[str, str]:
     """(when, what) of one schedule shift: (`Mon–Fri 18:00–22:00`, `ENERGY 980 → 1180 COP/kWh (+20.41%)`)."""
     words = i18n.schedule_words(lang)
     s = tariff_review.shift_from_json(sh)
-    extra = [t for t in (schedule.describe_condition(s.condition, words), schedule.describe_dates(s.dates, words))
-             if t]
-    when = schedule.describe_when(s.when, words) + (f" ({', '.join(extra)})" if extra else "")
+    when = schedule.describe_where(s, words)
     unit = f" {currency}{schedule.UNITS.get(s.dimension, '')}".rstrip()
     if s.before is not None and s.after is not None:
         vat = s.before.vat != s.after.vat

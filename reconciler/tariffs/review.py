@@ -289,19 +289,25 @@ def typical_costs(ch: ResourceChange, shifts: list[schedule.Shift], old: dict[st
                   now: dt.datetime) -> list[ReferenceCost]:
     tariff_id = ch.address.split(".", 2)[2].split("@", 1)[0]
     currency = (new or old or {}).get("currency")
-    starts: dict[dt.datetime, None] = {}
+    # (start, minutes parked): a shift that only applies from some time into the session (an idle fee
+    # after 4 h) gets a session that stays connected one hour past it.
+    starts: dict[tuple[dt.datetime, int], None] = {}
     for s in shifts:
         if s.before == s.after:
             continue
         start = _start_of(s, now)
-        if start is not None:
-            starts.setdefault(start)
+        if start is None:
+            continue
+        reach = max((r.at_least for r in s.condition if r.quantity == "duration" and r.at_least), default=None)
+        starts.setdefault((start, 0 if reach is None else int(reach) // 60 + 60))
     out: list[ReferenceCost] = []
-    for start in list(starts)[:MAX_TYPICAL]:
+    for start, connected in list(starts)[:MAX_TYPICAL]:
         for kind in kinds:
             kw, minutes = TYPICAL[kind]
             kwh = kw * minutes / 60
-            p = sessions.Profile(start=start, kwh=kwh, minutes=Decimal(minutes), power_kw=kw)
+            parked = max(0, connected - minutes)
+            p = sessions.Profile(start=start, kwh=kwh, minutes=Decimal(minutes), parking_minutes=Decimal(parked),
+                                 power_kw=kw)
             costs: list[SessionCost | None] = []
             notes = []
             for side, attrs in (("before", old), ("after", new)):
@@ -311,14 +317,16 @@ def typical_costs(ch: ResourceChange, shifts: list[schedule.Shift], old: dict[st
                     costs.append(None)
                     notes.append(f"{side}: cannot be priced ({exc})")
             label = f"{schedule.EN.days[start.weekday()]} {start:%H:%M}"
+            then = f", then {schedule.duration(Decimal(parked * 60))} parked" if parked else ""
             name = (f"typical {kind} session ({schedule.number(kw)} kW, "
-                    f"{schedule.duration(Decimal(minutes * 60))}) from {label}")
+                    f"{schedule.duration(Decimal(minutes * 60))}{then}) from {label}")
             out.append(ReferenceCost(
                 session=name, tariff=tariff_id, platform=ch.platform, address=ch.address,
                 currency=str(currency) if currency else None, before=costs[0], after=costs[1],
                 pct=_pct(costs[0], costs[1]), note="; ".join(notes) or None,
                 typical=TypicalSession(power_type=kind, power_kw=schedule.number(kw), minutes=minutes,
-                                       kwh=schedule.number(kwh), start=start.strftime("%Y-%m-%dT%H:%M"))))
+                                       parking_minutes=parked, kwh=schedule.number(kwh),
+                                       start=start.strftime("%Y-%m-%dT%H:%M"))))
     return out
 
 

@@ -500,11 +500,17 @@ def describe_restrictions(r: Restrictions, words: Words = EN) -> str:
     return ", ".join(parts) or words.any_time
 
 
+def describe_where(s: Shift, words: Words = EN) -> str:
+    """`Mon–Fri 18:00–22:00`, `from 4 h into the session`, `Sat–Sun all day (from 2026-06-01)`."""
+    extra = [t for t in (describe_condition(s.condition, words), describe_dates(s.dates, words)) if t]
+    if s.all_week and extra:
+        return ", ".join(extra)
+    return describe_when(s.when, words) + (f" ({', '.join(extra)})" if extra else "")
+
+
 def describe_shift(s: Shift, currency: str, words: Words = EN) -> str:
     """`Mon–Fri 18:00–22:00: ENERGY 980 → 1180 COP/kWh (+20.41%)` (English, for diagnostics)."""
-    where = [describe_when(s.when, words)]
-    extra = [t for t in (describe_condition(s.condition, words), describe_dates(s.dates, words)) if t]
-    head = where[0] + (f" ({', '.join(extra)})" if extra else "")
+    head = describe_where(s, words)
     b = "—" if s.before is None else number(s.before.price, words)
     a = "—" if s.after is None else number(s.after.price, words)
     pct = f" ({s.pct:+.2f}%)" if s.pct is not None else ""

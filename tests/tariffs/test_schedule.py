@@ -91,18 +91,18 @@ def test_conditions_off_the_clock_are_branches_of_their_own():
     old = {"currency": "COP", "elements": [energy(980), PARKING]}
     new = {"currency": "COP", "elements": [energy(980), {**PARKING, "price_components": [
         {"type": "PARKING_TIME", "price": 7000, "vat": 19, "step_size": 60}]}]}
-    assert lines(old, new) == ["all week (from 4 h into the session): PARKING_TIME 6000 → 7000 COP/h (+16.67%)"]
+    assert lines(old, new) == ["from 4 h into the session: PARKING_TIME 6000 → 7000 COP/h (+16.67%)"]
     assert lines(None, old) == ["all week: ENERGY — → 980 COP/kWh",
-                                "all week (from 4 h into the session): PARKING_TIME — → 6000 COP/h"]
+                                "from 4 h into the session: PARKING_TIME — → 6000 COP/h"]
 
 
 def test_dates_split_the_schedule_and_past_stretches_are_left_out():
     promo = energy(700, start_date="2026-06-01", end_date="2026-07-01")
     old = {"currency": "COP", "elements": [energy(980)]}
     new = {"currency": "COP", "elements": [promo, energy(980)]}
-    assert lines(old, new) == ["all week (from 2026-06-01 until 2026-07-01): ENERGY 980 → 700 COP/kWh (-28.57%)"]
+    assert lines(old, new) == ["from 2026-06-01 until 2026-07-01: ENERGY 980 → 700 COP/kWh (-28.57%)"]
     ending = {**old, "end_date_time": "2026-09-01T00:00:00Z"}
-    assert lines(old, ending) == ["all week (from 2026-09-01): ENERGY 980 → — COP/kWh"]
+    assert lines(old, ending) == ["from 2026-09-01: ENERGY 980 → — COP/kWh"]
     after_promo = schedule.compare(model.parse(old), model.parse(new), today=dt.date(2026, 8, 1))
     assert after_promo.shifts == []
 
@@ -162,3 +162,16 @@ def test_a_base_price_span_gets_a_working_day_morning_session():
     now = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
     costs = tariff_review.typical_costs(_change(), shifts, old, new, ["DC"], calculator.OCPI_TEXT, now)
     assert [c.typical.start for c in costs if c.typical] == ["2026-03-02T10:00"]
+
+
+def test_an_idle_fee_from_4_h_gets_a_session_that_stays_connected_past_it():
+    new = {"currency": "COP", "elements": [energy(980), {**PARKING, "price_components": [
+        {"type": "PARKING_TIME", "price": 7000, "vat": 19, "step_size": 60}]}]}
+    _, shifts = tariff_review.tariff_review(AC_DESTINO, new)
+    now = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
+    (cost,) = tariff_review.typical_costs(_change(), shifts, AC_DESTINO, new, ["AC"], calculator.OCPI_TEXT, now)
+    assert cost.session == "typical AC session (7.4 kW, 2 h, then 3 h parked) from Mon 10:00"
+    assert cost.typical is not None and (cost.typical.minutes, cost.typical.parking_minutes) == (120, 180)
+    # 14.8 kWh at 980, then one billed hour of parking past the 4 h: 6000 before, 7000 after (19 % IVA).
+    assert cost.before is not None and cost.after is not None
+    assert (cost.before.incl_vat, cost.after.incl_vat) == ("24399.76", "25589.76")

@@ -143,6 +143,8 @@ class TariffReview(_Model):
     order_effect: list[WeekSpan] | None = Field(
         default=None, description="with a reorder: where a different element now prices a dimension "
                                   "(empty list: the whole week); None: nowhere")
+    partial: bool = Field(default=False, description="the schedule has more date stretches or condition "
+                                                     "branches than are evaluated; the next ones are shown")
     note: str | None = Field(default=None, description="why a side could not be evaluated")
 
 

@@ -97,6 +97,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "excl_vat": ("prices excl. VAT", "precios sin IVA"),
     "incl_vat": ("prices incl. VAT, as sent", "precios con IVA, tal como se envían"),
     "elsewhere_unchanged": ("all other times: unchanged", "el resto del tiempo: sin cambios"),
+    "schedule_partial": ("only the next 24 stretches of dates and the first 64 combinations of kWh, duration, power "
+                         "and current conditions are evaluated",
+                         "solo se evalúan los próximos 24 tramos de fechas y las primeras 64 combinaciones de "
+                         "condiciones de kWh, duración, potencia y corriente"),
     "no_price_shift": ("no price changes at any time of the week", "ningún precio cambia en ningún momento de la "
                        "semana"),
     "over_limit": ("above review.max_price_change_pct ({limit}%): apply refuses it",

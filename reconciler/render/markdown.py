@@ -219,6 +219,8 @@ def tariff_block(ch: dict[str, Any], lang: str, limit: float | None) -> list[str
         lines.append(f"- {i18n.text(lang, 'no_price_shift')}")
     elif review.get("unchanged_elsewhere") and ch["action"] not in ("create", "delete"):
         lines.append(f"- {i18n.text(lang, 'elsewhere_unchanged')}")
+    if review.get("partial"):
+        lines.append(f"- :information_source: {i18n.text(lang, 'schedule_partial')}")
     lines.append("")
     elements = review.get("elements") or []
     if elements and ch["action"] not in ("create", "delete"):

@@ -88,6 +88,9 @@ def _tariff_headline(o: _Out, ch: dict[str, Any]) -> None:
         o.add("        no price changes at any time of the week")
     elif review.get("unchanged_elsewhere") and not (created or removed):
         o.add("        all other times: unchanged")
+    if review.get("partial"):
+        o.add("        only the next 24 stretches of dates and the first 64 combinations of kWh, duration, power and "
+              "current conditions are evaluated")
     if review.get("elements") and not (created or removed):
         o.add("      elements (matched by what they apply to):")
         for ec in review["elements"]:

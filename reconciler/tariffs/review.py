@@ -247,7 +247,8 @@ def tariff_review(old: dict[str, Any] | None, new: dict[str, Any] | None, today:
         found = matching.order_effect(before, after, pairs, today)
         effect = None if found is None else week_spans(found)
     review = TariffReview(currency=currency or None, shifts=[_shift(s, currency) for s in cmp.shifts],
-                          unchanged_elsewhere=cmp.unchanged_elsewhere, elements=elements, reordered=reordered,
+                          unchanged_elsewhere=cmp.unchanged_elsewhere, partial=cmp.partial, elements=elements,
+                          reordered=reordered,
                           order_effect=effect)
     return review, cmp.shifts
 

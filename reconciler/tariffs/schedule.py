@@ -29,7 +29,11 @@ DAY_MINUTES = 1440
 QUANTITIES = ("duration", "kwh", "power", "current")
 # A Monday far from any date boundary, for tariffs without dates.
 REFERENCE_MONDAY = dt.date(2026, 1, 5)
+# Bounds on the work for one tariff: the date stretches evaluated (the next ones first) and the
+# branches of clock-free conditions; a schedule cut by them says so (`Comparison.partial`).
+MAX_PERIODS = 24
 MAX_BRANCHES = 64
+MAX_SLOTS = 20_000
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class Comparison:
     shifts: list[Shift] = field(default_factory=list)
     unchanged_elsewhere: bool = True     # some slot of the week keeps every price
     slots: int = 0                       # slots evaluated
+    partial: bool = False                # more date stretches or condition branches than evaluated
 
     @property
     def changed(self) -> bool:
@@ -186,8 +191,9 @@ def _branches(value_cuts: dict[str, list[Decimal]]) -> list[tuple[Range, ...]]:
     for q, cuts in value_cuts.items():
         bounds: list[Decimal | None] = [Decimal(0), *cuts, None]
         axes.append([Range(q, a, b) for a, b in itertools.pairwise(bounds)])
-    combos: list[tuple[Range, ...]] = [tuple(c) for c in itertools.product(*axes)] if axes else [()]
-    return combos[:MAX_BRANCHES]
+    if not axes:
+        return [()]
+    return [tuple(c) for c in itertools.islice(itertools.product(*axes), MAX_BRANCHES + 1)]
 
 
 def _conditions(at: dt.datetime, branch: tuple[Range, ...]) -> Conditions:
@@ -199,16 +205,22 @@ def _conditions(at: dt.datetime, branch: tuple[Range, ...]) -> Conditions:
                       max_current_a=vals["current"])
 
 
-def prices_at(tariff: Tariff | None, cond: Conditions) -> dict[str, Price]:
-    """Per dimension, the price of the first element that applies (OCPI); empty outside validity."""
+def prices_at(tariff: Tariff | None, cond: Conditions,
+              elements: list[tuple[dict[str, Price], Restrictions]] | None = None) -> dict[str, Price]:
+    """Per dimension, the price of the first element that applies (OCPI); empty outside validity.
+    `elements`: the tariff's `priced_elements`, when the caller evaluates many slots."""
     if tariff is None or not tariff.valid_at(cond.at.replace(tzinfo=dt.UTC)):
         return {}
     out: dict[str, Price] = {}
-    for comps, r in _elements(tariff):
+    for prices, r in elements if elements is not None else priced_elements(tariff):
         if r.hold(cond):
-            for dim, comp in comps.items():
-                out.setdefault(dim, Price.of(comp))
+            for dim, p in prices.items():
+                out.setdefault(dim, p)
     return out
+
+
+def priced_elements(tariff: Tariff | None) -> list[tuple[dict[str, Price], Restrictions]]:
+    return [({d: Price.of(c) for d, c in comps.items()}, r) for comps, r in _elements(tariff)]
 
 
 def applying(tariff: Tariff, cond: Conditions) -> dict[str, int]:
@@ -230,10 +242,20 @@ class Grid:
     times: list[int]
     periods: list[tuple[dt.date | None, dt.date | None]]
     branches: list[tuple[Range, ...]]
+    partial: bool = False
 
     @classmethod
     def of(cls, tariffs: Sequence[Tariff | None], today: dt.date | None = None) -> Grid:
-        return cls(_time_cuts(tariffs), _periods(_date_cuts(tariffs), today), _branches(_value_cuts(tariffs)))
+        periods, branches = _periods(_date_cuts(tariffs), today), _branches(_value_cuts(tariffs))
+        partial = len(periods) > MAX_PERIODS or len(branches) > MAX_BRANCHES
+        times, periods, branches = _time_cuts(tariffs), periods[:MAX_PERIODS], branches[:MAX_BRANCHES]
+        while len(times) * 7 * len(periods) * len(branches) > MAX_SLOTS and (len(periods) > 1 or len(branches) > 1):
+            partial = True
+            if len(periods) > 1:
+                periods = periods[:-1]
+            else:
+                branches = branches[: len(branches) // 2]
+        return cls(times, periods, branches, partial)
 
     def slots(self) -> Iterable[tuple[int, int, int, int, Conditions]]:
         """(period, branch, weekday, time index, conditions) for every slot."""
@@ -253,13 +275,14 @@ def compare(before: Tariff | None, after: Tariff | None, today: dt.date | None =
     """The shifts from `before` to `after` (either may be None: a tariff created or removed)."""
     grid = Grid.of([before, after], today)
     found: dict[tuple[int, int, str, Price | None, Price | None], set[tuple[int, int]]] = {}
-    out = Comparison()
+    out = Comparison(partial=grid.partial)
     seen_unchanged = False
     week_slots: dict[tuple[int, int], set[tuple[int, int]]] = {}
+    els_b, els_a = priced_elements(before), priced_elements(after)
     for pi, bi, day, ti, cond in grid.slots():
         out.slots += 1
         week_slots.setdefault((pi, bi), set()).add((day, ti))
-        b, a = prices_at(before, cond), prices_at(after, cond)
+        b, a = prices_at(before, cond, els_b), prices_at(after, cond, els_a)
         same = True
         for dim in dict.fromkeys([*b, *a]):
             if b.get(dim) != a.get(dim):

@@ -175,3 +175,16 @@ def test_an_idle_fee_from_4_h_gets_a_session_that_stays_connected_past_it():
     # 14.8 kWh at 980, then one billed hour of parking past the 4 h: 6000 before, 7000 after (19 % IVA).
     assert cost.before is not None and cost.after is not None
     assert (cost.before.incl_vat, cost.after.incl_vat) == ("24399.76", "25589.76")
+
+
+def test_a_schedule_beyond_its_bounds_says_it_is_partial():
+    promos = [energy(700 + i, start_date=(dt.date(2026, 1, 1) + dt.timedelta(days=7 * i)).isoformat(),
+                     end_date=(dt.date(2026, 1, 4) + dt.timedelta(days=7 * i)).isoformat()) for i in range(30)]
+    old = {"currency": "COP", "elements": [*promos, energy(980)]}
+    new = {"currency": "COP", "elements": [*promos, energy(990)]}
+    cmp = schedule.compare(model.parse(old), model.parse(new), today=dt.date(2026, 1, 1))
+    assert cmp.partial is True and len(schedule.Grid.of([model.parse(old)], dt.date(2026, 1, 1)).periods) == 24
+    review, _ = tariff_review.tariff_review(old, new, dt.date(2026, 1, 1))
+    assert review.partial is True and review.shifts
+    doc = {"action": "update", "tariff_review": review.model_dump()}
+    assert "- :information_source: only the next 24 stretches of dates" in "\n".join(markdown.tariff_block(doc, "en", None))

@@ -170,3 +170,77 @@ def test_a_changed_price_shows_exactly_the_spans_where_that_element_applies(data
     # The pairing sees one changed element, in place.
     pairs = matching.pair(before.elements, model.parse(changed).elements)
     assert [(p.change, p.before, p.after) for p in pairs if p.change != "same"] == [("changed", k, k)]
+
+
+HOURS = [f"{h:02d}:00" for h in range(24)]
+ELAPSED = [Decimal(s) for s in range(0, 6 * 3600 + 1, 1800)]
+
+
+@st.composite
+def timed_element(draw: Any) -> dict[str, Any]:
+    """An element with hour windows, days and a duration condition (multiples of 30 min)."""
+    el = draw(element(restricted=False))
+    r: dict[str, Any] = {}
+    if draw(st.booleans()):
+        r["start_time"], r["end_time"] = draw(st.sampled_from(HOURS)), draw(st.sampled_from(HOURS))
+    if draw(st.booleans()):
+        r["day_of_week"] = sorted(draw(st.sets(st.sampled_from(model.WEEKDAYS), min_size=1, max_size=6)),
+                                  key=model.WEEKDAYS.index)
+    for name in ("min_duration", "max_duration"):
+        if draw(st.booleans()):
+            r[name] = int(draw(st.sampled_from(ELAPSED[1:-1])))
+    if r:
+        el["restrictions"] = r
+    return el
+
+
+def brute_elapsed(tariff: model.Tariff) -> dict[tuple[int, int, int, str], schedule.Price]:
+    """(weekday, hour, elapsed index, dimension) -> price by OCPI's first match."""
+    out = {}
+    for day in range(7):
+        for h in range(24):
+            at = dt.datetime.combine(MONDAY + dt.timedelta(days=day), dt.time(h))
+            for k, e in enumerate(ELAPSED):
+                cond = model.Conditions(at=at, elapsed_s=e, energy_kwh=Decimal(0))
+                for el in tariff.elements:
+                    if el.restrictions.hold(cond):
+                        for dim, comp in el.components.items():
+                            out.setdefault((day, h, k, dim), schedule.Price.of(comp))
+    return out
+
+
+def covered_elapsed(shifts: list[schedule.Shift], dim: str) -> set[tuple[int, int, int]]:
+    out = set()
+    for s in shifts:
+        if s.dimension != dim:
+            continue
+        ks = [k for k, e in enumerate(ELAPSED)
+              if all((r.at_least or 0) <= e and (r.below is None or e < r.below) for r in s.condition
+                     if r.quantity == "duration")]
+        groups = s.when or (schedule.DayTimes(tuple(range(7)), ((0, schedule.DAY_MINUTES),)),)
+        for g in groups:
+            for a, b in g.times:
+                out |= {(d, h, k) for d in g.days for h in range(a // 60, b // 60) for k in ks}
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(timed_element(), min_size=1, max_size=4), element(restricted=False), st.data())
+def test_conditions_off_the_clock_are_exact_branches(els: list[dict[str, Any]], base: dict[str, Any],
+                                                     draw: Any) -> None:
+    """Shifts with duration conditions name exactly the (hour, time into the session) slots that change."""
+    data = {"currency": "COP", "elements": [*els, base]}
+    other = {"currency": "COP", "elements": draw.draw(st.permutations(data["elements"]))}
+    if draw.draw(st.booleans()):
+        k = draw.draw(st.integers(min_value=0, max_value=len(els)))
+        comps = [dict(c) for c in other["elements"][k]["price_components"]]
+        comps[0]["price"] += 1
+        other["elements"] = [*other["elements"][:k], {**other["elements"][k], "price_components": comps},
+                             *other["elements"][k + 1:]]
+    before, after = model.parse(data), model.parse(other)
+    tb, ta = brute_elapsed(before), brute_elapsed(after)
+    cmp = schedule.compare(before, after)
+    for dim in DIMS:
+        moved = {(d, h, k) for (d, h, k, x) in set(tb) | set(ta) if x == dim and tb.get((d, h, k, x)) != ta.get(
+            (d, h, k, x))}
+        assert covered_elapsed(cmp.shifts, dim) == moved

@@ -27,7 +27,7 @@ class _Out:
         return "\n".join(self.lines) + "\n"
 
 
-def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]]) -> None:
+def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]], limit: float | None = None) -> None:
     action = ch["action"]
     sym = fmt.SYMBOL.get(action, " ")
     verb = fmt.VERBS.get(action, action)
@@ -35,7 +35,7 @@ def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]]) -> None
     ident = fmt.identity(ch)
     o.add(f"  {sym} {ch['kind']} \"{ch['address'].split('.', 2)[2]}\"" + (f"  [{ident}]" if ident else ""),
           fg=COLORS.get(sym))
-    _tariff_headline(o, ch)
+    _tariff_headline(o, ch, limit)
     init_only = set(ch.get("init_only") or [])
     for name, val in (ch.get("after") or {}).items():
         o.add(f"      + {name} = {fmt.value(val)}" + ("  (sent at creation only)" if name in init_only else ""),
@@ -68,7 +68,7 @@ def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]]) -> None
     o.add()
 
 
-def _tariff_headline(o: _Out, ch: dict[str, Any]) -> None:
+def _tariff_headline(o: _Out, ch: dict[str, Any], limit: float | None) -> None:
     """What drivers pay, when, before and after (the weekly schedule), then the elements by meaning."""
     review = ch.get("tariff_review")
     if not review:
@@ -83,7 +83,9 @@ def _tariff_headline(o: _Out, ch: dict[str, Any]) -> None:
           + f" (prices {vat}, station local time):")
     for sh in review.get("shifts") or []:
         when, what = markdown.shift_line(sh, currency, "en")
-        o.add(f"        {when}: {what.replace('— → ', '', 1) if created else what}")
+        over = limit is not None and sh.get("pct") is not None and abs(sh["pct"]) > limit
+        o.add(f"        {when}: {what.replace('— → ', '', 1) if created else what}"
+              + (f"  (above review.max_price_change_pct {limit:g}%)" if over else ""), fg="yellow" if over else None)
     if not review.get("shifts"):
         o.add("        no price changes at any time of the week")
     elif review.get("unchanged_elsewhere") and not (created or removed):
@@ -148,7 +150,7 @@ def render(doc: dict[str, Any], color: bool = False) -> str:
     for ch in changes:
         if ch.get("covered_by"):
             continue
-        _change(o, ch, covered.get(ch["address"], []))
+        _change(o, ch, covered.get(ch["address"], []), (doc.get("policy") or {}).get("max_price_change_pct"))
     o.add(fmt.summary_line(s), bold=True)
     return o.text()
 

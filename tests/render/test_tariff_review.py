@@ -106,7 +106,8 @@ def test_a_reorder_that_changes_which_element_applies_says_where(applied: Estate
     assert night in tail and tail.endswith(day)
     (applied.config / "tariffs.yaml").write_text(text[:start] + tail.replace(night, "")[: -len(day)] + day + night)
     plan = applied.plan("--no-color")
-    assert "        22:00–06:00: ENERGY 820 → 980 COP/kWh (+19.51%)\n" in plan.output
+    assert "        22:00–06:00: ENERGY 820 → 980 COP/kWh (+19.51%)  (above review.max_price_change_pct 10%)\n" \
+        in plan.output
     assert "        element moved from #1 to #0: ENERGY 980 COP/kWh — any time\n" in plan.output
     assert "        the new order changes which element applies: 22:00–06:00\n" in plan.output
     assert "ENERGY 820 -> 980 (+19.51%) at 22:00–06:00" in applied.apply().output

@@ -120,8 +120,10 @@ _TEXT: dict[str, tuple[str, str]] = {
                           "el nuevo orden no cambia lo que paga un conductor: se aplica el mismo elemento en todo "
                           "momento"),
     "not_evaluated": ("the schedule could not be evaluated: {note}", "no se pudo evaluar el horario: {note}"),
-    "large_span": ("large price change: tariff {tariff} {when}: {what}",
-                   "cambio de precio grande: tarifa {tariff} {when}: {what}"),
+    "large_span": ("large price change: tariff {tariff} {when}: {what}{users}",
+                   "cambio de precio grande: tarifa {tariff} {when}: {what}{users}"),
+    "span_users": (" on {n} connectors", " en {n} conectores"),
+    "span_user": (" on 1 connector", " en 1 conector"),
     "typical_session": ("typical {kind} session ({kw} kW, {duration}{parked}) from {start}",
                         "sesión típica {kind} ({kw} kW, {duration}{parked}) desde {start}"),
     "typical_parked": (", then {duration} parked", ", luego {duration} estacionado"),

@@ -61,8 +61,10 @@ def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
         for sh in review.get("shifts") or [] if by_schedule else []:
             if sh.get("pct") is not None and abs(sh["pct"]) >= threshold:
                 when, what = shift_line(sh, review.get("currency") or "", lang)
+                n = next((pc["connectors"] for pc in ch.get("price_changes") or [] if pc.get("connectors")), 0)
+                users = "" if not n else say("span_user") if n == 1 else say("span_users", n=n)
                 out.append("- :warning: " + say("large_span", tariff=f"`{ch['address'].split('.', 2)[2]}`",
-                                               when=_esc(when), what=_esc(what)))
+                                               when=_esc(when), what=_esc(what), users=users))
         for pc in ch.get("price_changes") or []:
             if by_schedule and pc["element"] >= 0:
                 continue

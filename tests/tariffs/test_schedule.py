@@ -188,3 +188,49 @@ def test_a_schedule_beyond_its_bounds_says_it_is_partial():
     assert review.partial is True and review.shifts
     doc = {"action": "update", "tariff_review": review.model_dump()}
     assert "- :information_source: only the next 24 stretches of dates" in "\n".join(markdown.tariff_block(doc, "en", None))
+
+
+def _block(old: dict[str, Any] | None, new: dict[str, Any] | None, lang: str, action: str = "update",
+           limit: float | None = None) -> str:
+    review, _ = tariff_review.tariff_review(old, new)
+    return "\n".join(markdown.tariff_block({"action": action, "tariff_review": review.model_dump()}, lang, limit))
+
+
+def test_the_block_speaks_spanish_for_reorders_branches_and_limits():
+    night = energy(820, start_time="22:00", end_time="06:00")
+    old = {"currency": "COP", "elements": [night, energy(980), PARKING]}
+    new = {"currency": "COP", "elements": [energy(980), night, {**PARKING, "price_components": [
+        {"type": "PARKING_TIME", "price": 6500, "vat": 19, "step_size": 60}]}]}
+    es = _block(old, new, "es", limit=5)
+    assert "- **22:00–06:00**: ENERGY 820 → 980 COP/kWh (+19,51%) — :no_entry_sign: supera " \
+           "review.max_price_change_pct (5 %): apply lo rechaza" in es
+    assert "- **desde 4 h de sesión**: PARKING_TIME 6000 → 6500 COP/h (+8,33%) — :no_entry_sign: supera" in es
+    assert "- el resto del tiempo: sin cambios" in es
+    assert "- elemento movido de #1 a #0: ENERGY 980 COP/kWh — en todo momento" in es
+    assert "- elemento #2 cambia: desde 4 h de sesión: PARKING_TIME 6000 → 6500 COP/h" in es
+    assert "- el nuevo orden cambia qué elemento se aplica: 22:00–06:00" in es
+    en = _block(old, new, "en", limit=10)
+    assert "- **from 4 h into the session**: PARKING_TIME 6000 → 6500 COP/h (+8.33%) — within " \
+           "review.max_price_change_pct (10%)" in en
+    assert "- the new order changes which element applies: 22:00–06:00" in en
+    swapped = {"currency": "COP", "elements": [PARKING, energy(980)]}
+    assert "- el nuevo orden no cambia lo que paga un conductor: se aplica el mismo elemento en todo momento" in \
+        _block({"currency": "COP", "elements": [energy(980), PARKING]}, swapped, "es")
+
+
+def test_created_and_removed_tariffs_show_their_whole_schedule():
+    created = _block(None, AC_DESTINO, "en", "create")
+    assert created.splitlines()[:4] == [
+        "**What drivers will pay** (prices excl. VAT, by time of the week, in the station's local time):", "",
+        "- **all week**: ENERGY 980 COP/kWh", "- **from 4 h into the session**: PARKING_TIME 6000 COP/h"]
+    removed = _block(AC_DESTINO, None, "es", "delete")
+    assert removed.splitlines()[:3] == [
+        "**Lo que pagaban los conductores** hasta ahora (precios sin IVA, por momento de la semana):", "",
+        "- **toda la semana**: ENERGY 980 → — COP/kWh"]
+
+
+def test_a_tariff_that_cannot_be_read_gets_a_note_not_an_error():
+    review, shifts = tariff_review.tariff_review({"currency": "COP", "elements": []}, AC_DESTINO)
+    assert shifts == [] and review.note == "before: cannot be evaluated (elements: a tariff needs at least one element)"
+    doc = {"action": "update", "tariff_review": review.model_dump()}
+    assert markdown.tariff_block(doc, "es", None)[0].startswith("no se pudo evaluar el horario: before:")

@@ -290,9 +290,10 @@ def typical_costs(ch: ResourceChange, shifts: list[schedule.Shift], old: dict[st
                   now: dt.datetime) -> list[ReferenceCost]:
     tariff_id = ch.address.split(".", 2)[2].split("@", 1)[0]
     currency = (new or old or {}).get("currency")
-    # (start, minutes parked): a shift that only applies from some time into the session (an idle fee
-    # after 4 h) gets a session that stays connected one hour past it.
-    starts: dict[tuple[dt.datetime, int], None] = {}
+    # (start, minutes connected, kWh to reach): a shift that only applies from some time into the
+    # session (an idle fee after 4 h) gets a session that stays connected one hour past it; one from
+    # some energy on (a price after 20 kWh), a session that charges 5 kWh past it.
+    starts: dict[tuple[dt.datetime, int, Decimal], None] = {}
     for s in shifts:
         if s.before == s.after:
             continue
@@ -300,15 +301,19 @@ def typical_costs(ch: ResourceChange, shifts: list[schedule.Shift], old: dict[st
         if start is None:
             continue
         reach = max((r.at_least for r in s.condition if r.quantity == "duration" and r.at_least), default=None)
-        starts.setdefault((start, 0 if reach is None else int(reach) // 60 + 60))
+        energy = max((r.at_least for r in s.condition if r.quantity == "kwh" and r.at_least), default=None)
+        starts.setdefault((start, 0 if reach is None else int(reach) // 60 + 60,
+                           Decimal(0) if energy is None else energy + 5))
     out: list[ReferenceCost] = []
-    for start, connected in list(starts)[:MAX_TYPICAL]:
+    for start, connected, at_least_kwh in list(starts)[:MAX_TYPICAL]:
         for kind in kinds:
-            kw, minutes = TYPICAL[kind]
-            kwh = kw * minutes / 60
-            parked = max(0, connected - minutes)
-            p = sessions.Profile(start=start, kwh=kwh, minutes=Decimal(minutes), parking_minutes=Decimal(parked),
-                                 power_kw=kw)
+            kw, shown = TYPICAL[kind]
+            kwh, minutes = kw * shown / 60, Decimal(shown)
+            if at_least_kwh > kwh:
+                kwh, minutes = at_least_kwh, at_least_kwh / kw * 60
+                shown = int(minutes.to_integral_value(rounding="ROUND_CEILING"))
+            parked = max(0, connected - shown)
+            p = sessions.Profile(start=start, kwh=kwh, minutes=minutes, parking_minutes=Decimal(parked), power_kw=kw)
             costs: list[SessionCost | None] = []
             notes = []
             for side, attrs in (("before", old), ("after", new)):
@@ -320,12 +325,12 @@ def typical_costs(ch: ResourceChange, shifts: list[schedule.Shift], old: dict[st
             label = f"{schedule.EN.days[start.weekday()]} {start:%H:%M}"
             then = f", then {schedule.duration(Decimal(parked * 60))} parked" if parked else ""
             name = (f"typical {kind} session ({schedule.number(kw)} kW, "
-                    f"{schedule.duration(Decimal(minutes * 60))}{then}) from {label}")
+                    f"{schedule.duration(Decimal(shown * 60))}{then}) from {label}")
             out.append(ReferenceCost(
                 session=name, tariff=tariff_id, platform=ch.platform, address=ch.address,
                 currency=str(currency) if currency else None, before=costs[0], after=costs[1],
                 pct=_pct(costs[0], costs[1]), note="; ".join(notes) or None,
-                typical=TypicalSession(power_type=kind, power_kw=schedule.number(kw), minutes=minutes,
+                typical=TypicalSession(power_type=kind, power_kw=schedule.number(kw), minutes=shown,
                                        parking_minutes=parked, kwh=schedule.number(kwh),
                                        start=start.strftime("%Y-%m-%dT%H:%M"))))
     return out

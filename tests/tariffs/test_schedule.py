@@ -234,3 +234,16 @@ def test_a_tariff_that_cannot_be_read_gets_a_note_not_an_error():
     assert shifts == [] and review.note == "before: cannot be evaluated (elements: a tariff needs at least one element)"
     doc = {"action": "update", "tariff_review": review.model_dump()}
     assert markdown.tariff_block(doc, "es", None)[0].startswith("no se pudo evaluar el horario: before:")
+
+
+def test_a_price_from_20_kwh_gets_a_session_that_charges_past_it():
+    old = {"currency": "COP", "elements": [energy(980)]}
+    new = {"currency": "COP", "elements": [energy(900, min_kwh=20), energy(980)]}
+    _, shifts = tariff_review.tariff_review(old, new)
+    now = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
+    (ac,) = tariff_review.typical_costs(_change(), shifts, old, new, ["AC"], calculator.OCPI_TEXT, now)
+    # 25 kWh at 7.4 kW: 202.7 minutes (shown rounded up); the last 5 kWh at 900.
+    assert ac.typical is not None and (ac.typical.minutes, ac.typical.kwh) == (203, "25")
+    assert ac.after is not None and ac.after.excl_vat == str(20 * 980 + 5 * 900)
+    assert ac.session == "typical AC session (7.4 kW, 3 h 23 min) from Mon 10:00"
+    assert ac.pct is not None and ac.pct < 0

@@ -129,12 +129,13 @@ _TEXT: dict[str, tuple[str, str]] = {
     "typical_parked": (", then {duration} parked", ", luego {duration} estacionado"),
     "typical_note": ("Typical sessions are priced where the schedule changes, starting in each changed span (at 10:00 "
                      "when the span holds it): AC 7.4 kW for 2 h (14.8 kWh), DC 50 kW for 30 min (25 kWh), left connected "
-                     "one hour past a fee that starts some hours in; the power type of the connectors that use the "
-                     "tariff decides which (AC when none does).",
+                     "one hour past a fee that starts some hours in, charging 5 kWh past a price that starts after "
+                     "some energy; the power type of the connectors that use the tariff decides which (AC when none "
+                     "does).",
                      "Las sesiones típicas se calculan donde cambia el horario, empezando en cada tramo que cambia (a "
                      "las 10:00 si el tramo la incluye): AC 7,4 kW durante 2 h (14,8 kWh), DC 50 kW durante 30 min "
-                     "(25 kWh), conectada hasta una hora después de un cargo que empieza tras algunas horas; el tipo "
-                     "de corriente de los conectores que usan la tarifa decide cuál (AC si ninguno la usa)."),
+                     "(25 kWh), conectada hasta una hora después de un cargo que empieza tras algunas horas, cargando 5 "
+                     "kWh más allá de un precio que empieza tras cierta energía; el tipo de corriente de los conectores que usan la tarifa decide cuál (AC si ninguno la usa)."),
     "failed": ("reconciler plan failed", "reconciler plan falló"),
     "failed_body": ("The plan could not be made; its output:", "No se pudo hacer el plan; su salida:"),
 }

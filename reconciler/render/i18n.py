@@ -135,7 +135,8 @@ _TEXT: dict[str, tuple[str, str]] = {
                      "Las sesiones típicas se calculan donde cambia el horario, empezando en cada tramo que cambia (a "
                      "las 10:00 si el tramo la incluye): AC 7,4 kW durante 2 h (14,8 kWh), DC 50 kW durante 30 min "
                      "(25 kWh), conectada hasta una hora después de un cargo que empieza tras algunas horas, cargando 5 "
-                     "kWh más allá de un precio que empieza tras cierta energía; el tipo de corriente de los conectores que usan la tarifa decide cuál (AC si ninguno la usa)."),
+                     "kWh más allá de un precio que empieza tras cierta energía; el tipo de corriente de los conectores "
+                     "que usan la tarifa decide cuál (AC si ninguno la usa)."),
     "failed": ("reconciler plan failed", "reconciler plan falló"),
     "failed_body": ("The plan could not be made; its output:", "No se pudo hacer el plan; su salida:"),
 }

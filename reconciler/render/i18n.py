@@ -119,6 +119,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "reorder_no_effect": ("the new order changes nothing a driver pays: the same element applies at every time",
                           "el nuevo orden no cambia lo que paga un conductor: se aplica el mismo elemento en todo "
                           "momento"),
+    "fields_as_sent": ("**Fields as sent** (by position in the tariff):", "**Campos tal como se envían** (por posición "
+                       "en la tarifa):"),
     "not_evaluated": ("the schedule could not be evaluated: {note}", "no se pudo evaluar el horario: {note}"),
     "large_span": ("large price change: tariff {tariff} {when}: {what}{users}",
                    "cambio de precio grande: tarifa {tariff} {when}: {what}{users}"),

@@ -252,6 +252,8 @@ def _details(ch: dict[str, Any], children: list[dict[str, Any]], lang: str = "en
             lines.append(f"| `{_esc(name)}` | {_esc(_code(val))} |")
         lines.append("")
     if ch.get("changes"):
+        if ch.get("tariff_review") and not ch["tariff_review"].get("note"):
+            lines += [i18n.text(lang, "fields_as_sent"), ""]
         lines += [i18n.text(lang, "field_header"), "|---|---|---|"]
         for fc in ch["changes"]:
             after = i18n.text(lang, "cleared") if fc["op"] == "clear" else _code(fc["after"])

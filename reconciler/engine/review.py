@@ -4,9 +4,10 @@ The planner calls `price_sessions` for each platform's planned changes (referenc
 before and after each tariff change) and `check` once the plan is complete (records the policies
 from `review:` in the plan and warns about what apply will refuse). `apply` calls `refusals`
 before anything is sent: a price change above `review.max_price_change_pct` in any span of the
-week's price schedule or any reference session (declared, or typical in a changed span), or of a
-min/max price (unless the operator passed `--allow-large-price-change`) and more removals than `review.max_deletions` stop it, each
-with what and why.
+week's price schedule, in any reference session (declared, or typical in a changed span) or of a
+min/max price (unless the operator passed `--allow-large-price-change`), and more removals than
+`review.max_deletions`, stop it, each with what and why. `price_sessions` also attaches each tariff
+change's review (`tariffs.review.tariff_review`) and pairs its element price changes by meaning.
 """
 
 from __future__ import annotations

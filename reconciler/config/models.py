@@ -30,7 +30,7 @@ from pydantic.json_schema import SkipJsonSchema
 from reconciler.config import medido, ocpi
 from reconciler.config import sec as sec_blocks
 from reconciler.config.base import ConfigModel, SourceRef
-from reconciler.config.fields import AddressId36, CountryCode, Number, PartyId, TariffId36, TextId
+from reconciler.config.fields import AddressId36, Amount, CountryCode, Number, PartyId, TariffId36, TextId
 from reconciler.core.addresses import Address
 from reconciler.core.diagnostics import Diagnostic
 
@@ -211,8 +211,8 @@ class TariffDimension(enum.StrEnum):
 
 class PriceComponent(ConfigModel):
     type: TariffDimension
-    price: Number = Field(ge=0, description="excluding VAT")
-    vat: Number | None = Field(default=None, ge=0, le=100, description="percent")
+    price: Amount = Field(ge=0, description="excluding VAT; a number (1750, 1.75), never quoted text")
+    vat: Amount | None = Field(default=None, ge=0, le=100, description="percent")
     step_size: int = Field(ge=0)
 
 
@@ -221,8 +221,17 @@ class TariffElement(ConfigModel):
     restrictions: ocpi.TariffRestrictions | None = None
 
 
+class Price(ocpi.Price):
+    """min_price / max_price: numbers, never quoted text."""
+
+    excl_vat: Amount
+    incl_vat: Amount | None = None
+
+
 class Tariff(ocpi.TariffFields):
     id: TariffId36
+    min_price: Price | None = None
+    max_price: Price | None = None
     elements: list[TariffElement] = Field(min_length=1)
     platforms: list[str] | None = Field(default=None, description="default: the platforms of its stations")
     lifecycle: Lifecycle | None = None

@@ -40,7 +40,8 @@ class PlanRequest:
 
 def _pd(d: Diagnostic) -> PlanDiagnostic:
     return PlanDiagnostic(severity=d.severity.value, summary=d.summary, detail=d.detail or None,
-                          address=d.address, file=d.file, line=d.line, field=d.field)
+                          address=d.address, file=d.file, line=d.line, field=d.field, code=d.code,
+                          params=dict(d.params))
 
 
 def validate(config: models.Config, providers: dict[str, Provider]) -> list[Diagnostic]:

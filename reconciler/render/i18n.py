@@ -11,9 +11,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from reconciler.core.money import minor_units
+
 LANGS = ("en", "es")
-# ISO 4217 minor units where they are not 2.
-_MINOR_UNITS = {"CLP": 0, "JPY": 0, "KRW": 0, "ISK": 0, "PYG": 0, "UYI": 0, "CLF": 4}
 
 _TEXT: dict[str, tuple[str, str]] = {
     "title": ("reconciler plan", "plan de reconciler"),
@@ -83,6 +83,15 @@ _TEXT: dict[str, tuple[str, str]] = {
             "**El comentario se corta aquí**: faltan {n} partes del plan (GitHub limita un comentario a {limit} "
             "caracteres). El plan completo está en {hint}."),
     "hint": ("the job summary or the `plan --json` artifact", "el resumen del job o el artefacto `plan --json`"),
+    "vat_rounding": ("{component} {price} + {vat}% VAT = {exact} → {sent} {currency}",
+                     "{component} {price} + {vat}% IVA = {exact} → {sent} {currency}"),
+    "vat_exact": ("{component} {price} + {vat}% VAT = {sent} {currency}",
+                  "{component} {price} + {vat}% IVA = {sent} {currency}"),
+    "bound_rounding": ("{component} incl. VAT {exact} → {sent} {currency}",
+                       "{component} con IVA {exact} → {sent} {currency}"),
+    "bound_exact": ("{component} incl. VAT {sent} {currency}", "{component} con IVA {sent} {currency}"),
+    "vat_sent": ("prices sent with VAT, rounded half up to whole pesos (CLP has no minor unit)",
+                 "precios enviados con IVA, redondeados a pesos enteros (el CLP no tiene decimales)"),
     "failed": ("reconciler plan failed", "reconciler plan falló"),
     "failed_body": ("The plan could not be made; its output:", "No se pudo hacer el plan; su salida:"),
 }
@@ -134,6 +143,31 @@ def pct(lang: str, p: float | None) -> str:
     return out if lang == "en" else out.replace(".", ",")
 
 
+def vat_rounding(lang: str, r: dict[str, Any]) -> str:
+    """`ENERGY 320 + 19% VAT = 380.8 → 381 CLP` (numbers as the language writes them)."""
+    def num(v: str | None) -> str:
+        return number(lang, v or "0")
+    kw = {"component": r["component"], "price": num(r["price"]), "vat": num(r.get("vat")), "exact": num(r["exact"]),
+          "sent": num(r["sent"]), "currency": r["currency"]}
+    bound = r["component"] in ("min_price", "max_price")
+    exact = r["exact"] == r["sent"]
+    key = ("bound" if bound else "vat") + ("_exact" if exact else "_rounding")
+    return text(lang, key, **kw)
+
+
+def number(lang: str, value: str) -> str:
+    """A decimal text as the language writes it, without rounding: 380.8 / 380,8; 29750 / 29.750."""
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        return value
+    places = max(0, -int(d.as_tuple().exponent)) if d.is_finite() else 0
+    out = f"{d:,.{places}f}"
+    if lang == "es":
+        out = out.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return out
+
+
 def money(lang: str, amount: str | None, currency: str | None) -> str:
     """An amount rounded to the currency's minor units, grouped as the language writes numbers."""
     if amount is None:
@@ -142,7 +176,7 @@ def money(lang: str, amount: str | None, currency: str | None) -> str:
         value = Decimal(amount)
     except InvalidOperation:
         return amount
-    places = _MINOR_UNITS.get((currency or "").upper(), 2)
+    places = minor_units(currency)
     value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     text_ = f"{value:,.{places}f}"
     if lang == "es":

@@ -138,6 +138,9 @@ def _details(ch: dict[str, Any], children: list[dict[str, Any]], lang: str = "en
             flag = i18n.text(lang, "outside_flag") if fc.get("drift") else ""
             lines.append(f"| `{_esc(fc['path'])}` | {_esc(before)} | {_esc(after)}{flag} |")
         lines.append("")
+    if ch.get("vat_roundings"):
+        lines.append(f"- {i18n.text(lang, 'vat_sent')}: "
+                     + "; ".join(i18n.vat_rounding(lang, vr) for vr in ch["vat_roundings"]))
     for kid in children:
         lines.append(f"- {i18n.text(lang, 'also')} `{fmt.SYMBOL.get(kid['action'], '')}` `{kid['address']}` "
                      f"{i18n.text(lang, 'sent_with')}")

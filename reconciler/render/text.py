@@ -9,6 +9,7 @@ from typing import IO, Any
 import click
 
 from reconciler.plans.model import Plan, ResourceChange
+from reconciler.render import i18n
 from reconciler.render import values as fmt
 
 COLORS = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta", "x": "bright_black"}
@@ -55,6 +56,8 @@ def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]]) -> None
         cur = f" {pc['currency']}" if pc.get("currency") else ""
         o.add(f"      price {where}: {pc['before']} -> {pc['after']}{cur} "
               f"({fmt.pct(pc['pct'])}, {pc['connectors']} connectors)")
+    for vr in ch.get("vat_roundings") or []:
+        o.add("      sent with VAT: " + i18n.vat_rounding("en", vr).replace("→", "->"))
     for kid in children:
         ks = fmt.SYMBOL.get(kid["action"], " ")
         o.add(f"      {ks} {kid['address']} (sent with this request)", fg=COLORS.get(ks))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import Estate
 from tests.e2e.test_sec_apply import by_path
-from tests.sec_harness import Chile, chile, chile_applied  # noqa: F401  (fixtures)
+from tests.harness import Estate
+from tests.sec_harness import Chile
 
 
 @pytest.mark.parametrize(("quoted", "advice"), [

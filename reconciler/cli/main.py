@@ -28,8 +28,9 @@ from reconciler.core import gcpause
 from reconciler.core.addresses import Address
 from reconciler.core.diagnostics import Diagnostic, DiagnosticError
 from reconciler.engine import executor, planner, review
+from reconciler.gitops import context
 from reconciler.plans import planfile
-from reconciler.plans.model import Plan
+from reconciler.plans.model import Plan, PlanSource
 from reconciler.render import i18n, jsonout, markdown, text
 from reconciler.state import lock as lock_mod
 from reconciler.state import pending as pending_mod
@@ -109,7 +110,10 @@ def _make_plan(session: runtime.Session, state: State, targets: list[str], refre
             raise DiagnosticError.single(str(exc), field="--target") from None
     req = planner.PlanRequest(config=session.config, state=state, state_path=str(session.store.path),
                               providers=session.providers, targets=targets, refresh=refresh)
-    return session.run(lambda: planner.make_plan(req))
+    the_plan = session.run(lambda: planner.make_plan(req))
+    commit, run_url = context.plan_source(session.config.root)
+    the_plan.source = PlanSource(commit=commit, run_url=run_url)
+    return the_plan
 
 
 def _plan_errors(plan: Plan) -> list[Diagnostic]:

@@ -12,6 +12,7 @@ from reconciler.plans.model import Plan, ResourceChange
 from reconciler.render import i18n
 from reconciler.render import values as fmt
 
+USED_BY_SHOWN = 10
 COLORS = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta", "x": "bright_black"}
 
 
@@ -35,6 +36,11 @@ def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]]) -> None
     ident = fmt.identity(ch)
     o.add(f"  {sym} {ch['kind']} \"{ch['address'].split('.', 2)[2]}\"" + (f"  [{ident}]" if ident else ""),
           fg=COLORS.get(sym))
+    users = ch.get("used_by") or []
+    if ch["kind"] == "tariff" and action != "delete":
+        shown = ", ".join(users[:USED_BY_SHOWN]) + (f", and {len(users) - USED_BY_SHOWN} more"
+                                                    if len(users) > USED_BY_SHOWN else "")
+        o.add(f"      used by {len(users)} connector{'' if len(users) == 1 else 's'}" + (f": {shown}" if users else ""))
     init_only = set(ch.get("init_only") or [])
     for name, val in (ch.get("after") or {}).items():
         o.add(f"      + {name} = {fmt.value(val)}" + ("  (sent at creation only)" if name in init_only else ""),
@@ -78,7 +84,7 @@ def render(doc: dict[str, Any], color: bool = False) -> str:
                   f"{p.get('note') or 'its live state was not read'}.", fg="yellow")
     for d in doc.get("diagnostics") or []:
         if d["severity"] == "warning":
-            o.add(f"Warning: {d['summary']}", fg="yellow")
+            o.add(f"Warning: {fmt.where(d)}{d['summary']}", fg="yellow")
     if doc.get("drift"):
         o.add()
         o.add("Drift (reported, not corrected: drift: warn):", bold=True)

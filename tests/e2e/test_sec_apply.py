@@ -240,8 +240,9 @@ def test_a_station_gone_from_the_configuration_is_forgotten_its_tariffs_deleted(
                    for a in chile_applied.state())
     again = chile_applied.plan("--detailed-exitcode")
     assert again.exit_code == 0
-    assert "Warning: the import block for sec.evse.CCP-001/CCP-001-1 is ignored: the configuration does not " \
+    assert ": the import block for sec.evse.CCP-001/CCP-001-1 is ignored: the configuration does not " \
            "declare it" in again.output
+    assert "Warning: imports.yaml:" in again.output
 
 
 def test_a_state_only_change_keeps_the_platform_ids(chile: Chile) -> None:

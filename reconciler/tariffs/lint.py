@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -281,6 +282,10 @@ TEXT: dict[str, tuple[str, str]] = {
                    "elements charge (parking, reservation) or nothing",
                    "ningún elemento da un precio ENERGY, TIME o FLAT {when}; las sesiones de esas horas solo pagan "
                    "lo que cobren otros elementos (estacionamiento, reserva) o nada"),
+    "tariff.thousands": ("{field} is written {literal}, which is read as {value}; if the \".\" separates "
+                         "thousands, write {whole}",
+                         "{field} está escrito {literal}, que se lee como {value}; si el \".\" separa miles, "
+                         "escriba {whole}"),
     "tariff.reservation": ("elements[{element}] is restricted to reservations, which platform '{platform}' (SIEM) "
                            "does not take (its scope leaves out reservations and commands): it never applies there",
                            "elements[{element}] está restringido a reservas, que la plataforma '{platform}' (SIEM) "
@@ -336,11 +341,33 @@ def _parsed(text: str) -> Tariff | None:
         return None
 
 
+_THOUSANDS = re.compile(r"^[1-9]\d{0,2}(\.\d{3})+$")
+
+
+def _thousands(tid: str, tariff: models.Tariff) -> list[Diagnostic]:
+    """`price: 1.750` is 1.75 to YAML; in Spanish writing it is 1750. Say so (a warning: 1.75 may be meant)."""
+    out = []
+    holders: list[tuple[Any, str]] = [(c, "price") for e in tariff.elements for c in e.price_components]
+    holders += [(p, f) for p in (tariff.min_price, tariff.max_price) if p is not None for f in ("excl_vat", "incl_vat")]
+    for obj, name in holders:
+        literal = obj.literal(name)
+        if literal is None or not _THOUSANDS.match(literal):
+            continue
+        ref = obj.source(name)
+        params = {"tariff": tid, "field": name, "literal": literal, "value": format(Decimal(literal).normalize(), "f"),
+                  "whole": literal.replace(".", "")}
+        out.append(Diagnostic.warning(TEXT["head"][0].format(tariff=tid) + ": " + TEXT["tariff.thousands"][0].format(
+            **params), file=ref.file or None, line=ref.line, field=ref.path or None, code="tariff.thousands",
+            params=params))
+    return out
+
+
 def check(config: models.Config) -> list[Diagnostic]:
     """Lint warnings for every declared tariff, at the element's file and line."""
     out: list[Diagnostic] = []
     platforms = _platforms_of(config)
     for tid, tariff in config.tariffs.items():
+        out += _thousands(tid, tariff)
         data = tariff.model_dump(mode="json", include={"currency", "elements"}, exclude_none=True)
         parsed = _parsed(json.dumps(data, sort_keys=True))
         if parsed is None:

@@ -178,3 +178,21 @@ def test_the_plan_and_the_comment_carry_the_lint_warnings_in_both_languages(appl
     text = md.read_text()
     assert (f"`tariffs.yaml:{line}` tarifa `ac-destino`: elements[1] (ENERGY 1180, lun–vie 18:00–22:00) nunca se "
             "aplica: elements[0] (ENERGY 980) va antes y cubre todas sus sesiones") in text
+
+
+def test_a_price_written_with_a_dot_before_three_digits_is_a_warning(estate: Estate) -> None:
+    estate.edit("tariffs.yaml", "{type: ENERGY, price: 980, vat: 19, step_size: 1}",
+                "{type: ENERGY, price: 1.750, vat: 19, step_size: 1}")
+    result = estate.run("validate", estate.config)
+    assert result.exit_code == 0, result.output
+    assert ("tariffs.yaml:28: tariffs[1].elements[0].price_components[0].price: tariff 'ac-destino': price is written "
+            '1.750, which is read as 1.75; if the "." separates thousands, write 1750') in result.output
+
+
+def test_a_reservation_element_on_the_siem_never_applies(estate: Estate) -> None:
+    estate.edit("tariffs.yaml", "        restrictions:\n          min_duration: 14400\n",
+                "        restrictions:\n          min_duration: 14400\n          reservation: RESERVATION\n")
+    result = estate.run("validate", estate.config)
+    assert result.exit_code == 0, result.output
+    assert ("tariffs[1].elements[1]: tariff 'ac-destino': elements[1] is restricted to reservations, which platform "
+            "'siem' (SIEM) does not take") in result.output

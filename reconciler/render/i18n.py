@@ -105,6 +105,9 @@ _TEXT: dict[str, tuple[str, str]] = {
     "full_value": ("Full value of `{path}`", "Valor completo de `{path}`"),
     "hint_run": ("the job summary of [this run]({url}) and its `plan --json` artifact",
                  "el resumen del job de [esta ejecución]({url}) y su artefacto `plan --json`"),
+    "lint_elsewhere": ("{n} tariff lint warning(s) on tariffs this plan does not change (`reconciler validate` "
+                       "lists them)",
+                       "{n} aviso(s) de lint en tarifas que este plan no cambia (`reconciler validate` los lista)"),
     "lint_head": ("tariff `{tariff}`", "tarifa `{tariff}`"),
     "policy.price_change": ("apply will refuse this plan: {n} price change(s) exceed review.max_price_change_pct "
                             "({limit}%)",

@@ -39,6 +39,9 @@ def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
         return i18n.money(lang, (r.get(side) or {}).get("incl_vat"), r.get("currency"))
 
     out = []
+    changed = {ch["address"].split(".", 2)[2].split("@", 1)[0] for ch in doc.get("changes") or []
+               if ch.get("kind") == "tariff"}
+    unchanged = 0
     for d in doc.get("diagnostics") or []:
         if d["severity"] == "error":
             blocked = "prevent_destroy" in d["summary"]
@@ -47,8 +50,13 @@ def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
         elif d["severity"] == "warning" and (d.get("field") or "").startswith("review."):
             out.append(f"- :no_entry_sign: **{say('policy')}**: {_esc(i18n.diagnostic(lang, d))}")
         elif d["severity"] == "warning" and (d.get("code") or "").startswith("tariff."):
+            if (d.get("params") or {}).get("tariff") not in changed:
+                unchanged += 1   # said on every plan until fixed: counted here, listed by validate
+                continue
             where = f"`{d['file']}:{d['line']}` " if d.get("file") and d.get("line") else ""
             out.append(f"- :warning: {where}{_esc(i18n.diagnostic(lang, d))}")
+    if unchanged:
+        out.append("- :information_source: " + say("lint_elsewhere", n=unchanged))
     for ch in doc.get("changes") or []:
         if ch["action"] in ("delete", "replace") and not ch.get("covered_by"):
             what = say("removed") if ch["action"] == "delete" else say("replaced")

@@ -196,3 +196,19 @@ def test_a_reservation_element_on_the_siem_never_applies(estate: Estate) -> None
     assert result.exit_code == 0, result.output
     assert ("tariffs[1].elements[1]: tariff 'ac-destino': elements[1] is restricted to reservations, which platform "
             "'siem' (SIEM) does not take") in result.output
+
+
+def test_the_comment_lists_lint_of_changed_tariffs_and_counts_the_rest(applied: Estate) -> None:
+    applied.edit("tariffs.yaml", "      - price_components:\n          - {type: ENERGY, price: 980, vat: 19, step_size: 1}\n"
+                 "      # Idle", "      - price_components:\n          - {type: ENERGY, price: 980, vat: 19, step_size: 1}\n"
+                 "      - price_components:\n          - {type: TIME, price: 1, vat: 19, step_size: 1}\n"
+                 "        restrictions: {start_time: \"10:00\", end_time: \"10:00\"}\n      # Idle")
+    assert applied.apply("--allow-large-price-change").exit_code == 0
+    applied.edit("tariffs.yaml", "{type: FLAT, price: 2000, vat: 19, step_size: 1}",
+                 "{type: FLAT, price: 2100, vat: 19, step_size: 1}")
+    md = applied.root / "comment.md"
+    assert applied.plan("--markdown", md).exit_code == 0
+    text = md.read_text()
+    assert "can never apply" not in text
+    assert "- :information_source: 1 tariff lint warning(s) on tariffs this plan does not change (`reconciler " \
+           "validate` lists them)" in text

@@ -102,7 +102,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "connectors_at": ("{n} {cw} at {m} {sw}", "{n} {cw} en {m} {sw}"),
     "more": ("and {n} more (in the full plan)", "y {n} más (en el plan completo)"),
     "see_below": ("*(full value below)*", "*(valor completo abajo)*"),
-    "full_value": ("Full value of `{path}`", "Valor completo de `{path}`"),
+    "full_value": ("Full value of <code>{path}</code>", "Valor completo de <code>{path}</code>"),
     "hint_run": ("the job summary of [this run]({url}) and its `plan --json` artifact",
                  "el resumen del job de [esta ejecución]({url}) y su artefacto `plan --json`"),
     "lint_elsewhere": ("{n} tariff lint warning(s) on tariffs this plan does not change (`reconciler validate` "

@@ -13,6 +13,7 @@ object with its identifying fields and field-level changes. A comment longer tha
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 from typing import Any
 
@@ -159,7 +160,7 @@ def _full_values(full: list[tuple[str, str]], lang: str) -> list[str]:
     out = []
     for path, text in full:
         fence = "````" if "```" in text else "```"
-        out += [f"<details><summary>{i18n.text(lang, 'full_value', path=_esc(path))}</summary>", "",
+        out += [f"<details><summary>{i18n.text(lang, 'full_value', path=html.escape(path))}</summary>", "",
                 f"{fence}json", text, fence, "", "</details>", ""]
     return out
 

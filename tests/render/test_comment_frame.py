@@ -68,7 +68,7 @@ def test_long_values_are_shown_whole_never_cut(estate: Estate) -> None:
     elements = json.dumps(dc["after"]["elements"], ensure_ascii=False, indent=2)
     text = markdown.render(doc)
     assert "| `elements` | *(full value below)* |" in text
-    assert "<details><summary>Full value of `elements`</summary>\n\n```json\n" + elements + "\n```" in text
+    assert "<details><summary>Full value of <code>elements</code></summary>\n\n```json\n" + elements + "\n```" in text
     assert "..." not in text.replace("...`", "")
     plan = estate.plan("--no-refresh", "--no-color").output
     assert "+ elements = " + json.dumps(dc["after"]["elements"], ensure_ascii=False, separators=(", ", ": ")) in plan

@@ -135,9 +135,13 @@ def quoted_amount_readings(text: str) -> list[str]:
     out: list[str] = []
     try:
         if _DOT_THOUSANDS.match(t):
-            out += [_plain(t.replace(".", "")), _plain(t)]
+            out.append(_plain(t.replace(".", "")))
+            if t.count(".") == 1:          # 1.750 may also be 1.75; 1.000.000 is only a million
+                out.append(_plain(t))
         elif _COMMA_THOUSANDS.match(t):
-            out += [_plain(t.replace(",", "")), _plain(t.replace(",", "."))]
+            out.append(_plain(t.replace(",", "")))
+            if t.count(",") == 1:
+                out.append(_plain(t.replace(",", ".")))
         elif _SPANISH.match(t):
             out.append(_plain(t.replace(".", "").replace(",", ".")))
         elif _ENGLISH.match(t):

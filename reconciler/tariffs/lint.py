@@ -32,7 +32,7 @@ from reconciler.tariffs.model import WEEKDAYS, Element, Restrictions, Tariff, Ta
 DAY = 1440
 WEEK = 7 * DAY
 FULL = (1 << WEEK) - 1
-PRICED = ("ENERGY", "TIME", "FLAT")
+PRICED = ("ENERGY", "TIME", "FLAT", "POWER")   # POWER: SEC's POTENCIA
 _DAYS = {"en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "es": ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")}
 _WORDS = {"en": {"always": "at all times", "all_day": "all day", "and": "and"},
           "es": {"always": "a toda hora", "all_day": "todo el día", "and": "y"}}

@@ -212,3 +212,7 @@ def test_the_comment_lists_lint_of_changed_tariffs_and_counts_the_rest(applied: 
     assert "can never apply" not in text
     assert "- :information_source: 1 tariff lint warning(s) on tariffs this plan does not change (`reconciler " \
            "validate` lists them)" in text
+
+
+def test_a_sec_tariff_priced_by_power_only_has_no_gap() -> None:
+    assert codes(tariff(el(120, "POWER"))) == []

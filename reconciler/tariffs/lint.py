@@ -34,8 +34,8 @@ WEEK = 7 * DAY
 FULL = (1 << WEEK) - 1
 PRICED = ("ENERGY", "TIME", "FLAT", "POWER")   # POWER: SEC's POTENCIA
 _DAYS = {"en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "es": ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")}
-_WORDS = {"en": {"always": "at all times", "all_day": "all day", "and": "and"},
-          "es": {"always": "a toda hora", "all_day": "todo el día", "and": "y"}}
+_WORDS = {"en": {"always": "at all times", "all_day": "all day", "and": "and", "every_day": "every day"},
+          "es": {"always": "a toda hora", "all_day": "todo el día", "and": "y", "every_day": "todos los días"}}
 
 Span = tuple[int, int, int, int]   # first day, last day (0 = Monday), start minute, end minute (1440 = 24:00)
 
@@ -160,7 +160,8 @@ def describe(items: Iterable[Span], lang: str = "en") -> str:
                                               else f"{_hhmm(a)}–{_hhmm(b)}")
     out = []
     for (d, e), times in grouped.items():
-        days = names[d] if d == e else f"{names[d]}, {names[e]}" if e == d + 1 else f"{names[d]}–{names[e]}"
+        days = (_WORDS[lang]["every_day"] if (d, e) == (0, 6) else names[d] if d == e
+                else f"{names[d]}, {names[e]}" if e == d + 1 else f"{names[d]}–{names[e]}")
         joined = ", ".join(times[:-1]) + f" {_WORDS[lang]['and']} " + times[-1] if len(times) > 1 else times[0]
         out.append(f"{days} {joined}")
     return "; ".join(out)
@@ -263,15 +264,15 @@ TEXT: dict[str, tuple[str, str]] = {
                    "su franja horaria está vacía (start_time igual a end_time)"),
     "why.dates": ("its end_date is not after its start_date", "su end_date no es posterior a su start_date"),
     "why.range": ("its min_{name} is not below its max_{name}", "su min_{name} no es menor que su max_{name}"),
-    "tariff.shadowed": ("elements[{element}] ({components}, {when}) can never apply: elements[{by}] "
+    "tariff.shadowed": ("elements[{element}] ({what}) can never apply: elements[{by}] "
                         "({by_components}) comes first and matches every session it matches; move it above, or "
                         "narrow the earlier element",
-                        "elements[{element}] ({components}, {when}) nunca se aplica: elements[{by}] "
+                        "elements[{element}] ({what}) nunca se aplica: elements[{by}] "
                         "({by_components}) va antes y cubre todas sus sesiones; súbalo o acote el elemento anterior"),
-    "tariff.shadowed.part": ("the {dims} price of elements[{element}] ({when}) can never apply: elements[{by}] "
+    "tariff.shadowed.part": ("the {dims} price of elements[{element}]{at} can never apply: elements[{by}] "
                              "({by_components}) comes first and matches every session it matches; move it above, "
                              "or narrow the earlier element",
-                             "el precio {dims} de elements[{element}] ({when}) nunca se aplica: elements[{by}] "
+                             "el precio {dims} de elements[{element}]{at} nunca se aplica: elements[{by}] "
                              "({by_components}) va antes y cubre todas sus sesiones; súbalo o acote el elemento "
                              "anterior"),
     "tariff.overlap": ("elements[{by}] and elements[{element}] both apply {when} with different prices ({prices}); "
@@ -298,7 +299,11 @@ def words(code: str, params: dict[str, str], lang: str = "en") -> str | None:
     i = 1 if lang == "es" else 0
     p = dict(params)
     if "when" in p:
-        p["when"] = describe(decode(p["when"]), "es" if i else "en")
+        spans_ = decode(p["when"])
+        p["when"] = describe(spans_, "es" if i else "en")
+        always = spans_ == [(0, 6, 0, DAY)]
+        p["at"] = "" if always else f" ({p['when']})"
+        p["what"] = p.get("components", "") + ("" if always else f", {p['when']}")
     if code == "tariff.never":
         why = p.get("why", "")
         kind, _, name = why.partition(":")

@@ -87,13 +87,13 @@ def test_a_time_of_the_week_without_any_price_is_a_gap() -> None:
     assert [(f.code, lint.describe(lint.decode(f.params["when"]))) for f in found] == [
         ("tariff.gap", "Sat, Sun all day")]
     found = lint.findings(parse(tariff(el(1, start_time="06:00", end_time="22:00"))))
-    assert lint.describe(lint.decode(found[0].params["when"]), "es") == "lun–dom 00:00–06:00 y 22:00–24:00"
+    assert lint.describe(lint.decode(found[0].params["when"]), "es") == "todos los días 00:00–06:00 y 22:00–24:00"
     assert codes(tariff(el(1, start_time="22:00", end_time="06:00"), el(2, start_time="06:00", end_time="22:00"))) == []
 
 
 def test_spans_in_words() -> None:
     every_evening = lint.region(parse(tariff(el(1, start_time="18:00", end_time="22:00"))).elements[0].restrictions)
-    assert lint.describe(lint.spans(every_evening.week)) == "Mon–Sun 18:00–22:00"
+    assert lint.describe(lint.spans(every_evening.week)) == "every day 18:00–22:00"
     assert lint.describe(lint.spans(lint.FULL)) == "at all times"
     assert lint.describe(lint.spans(lint.FULL), "es") == "a toda hora"
 
@@ -216,3 +216,17 @@ def test_the_comment_lists_lint_of_changed_tariffs_and_counts_the_rest(applied: 
 
 def test_a_sec_tariff_priced_by_power_only_has_no_gap() -> None:
     assert codes(tariff(el(120, "POWER"))) == []
+
+
+def test_a_shadowed_element_limited_by_energy_only_says_no_times() -> None:
+    found = lint.findings(parse(tariff(el(1, min_kwh=10), el(2, min_kwh=20))))
+    assert lint.summary(found[0], "t") == (
+        "tariff 't': elements[1] (ENERGY 2) can never apply: elements[0] (ENERGY 1) comes first and matches every "
+        "session it matches; move it above, or narrow the earlier element")
+    found = lint.findings(parse(tariff({"price_components": [{"type": "ENERGY", "price": 1, "step_size": 1}]},
+                                       {"price_components": [{"type": "ENERGY", "price": 2, "step_size": 1},
+                                                             {"type": "FLAT", "price": 3, "step_size": 1}],
+                                        "restrictions": {"start_time": "18:00", "end_time": "22:00"}})))
+    assert lint.summary(found[0], "t", "es") == (
+        "tarifa 't': el precio ENERGY de elements[1] (todos los días 18:00–22:00) nunca se aplica: elements[0] "
+        "(ENERGY 1) va antes y cubre todas sus sesiones; súbalo o acote el elemento anterior")

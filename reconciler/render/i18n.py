@@ -103,6 +103,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "more": ("and {n} more (in the full plan)", "y {n} más (en el plan completo)"),
     "see_below": ("*(full value below)*", "*(valor completo abajo)*"),
     "full_value": ("Full value of <code>{path}</code>", "Valor completo de <code>{path}</code>"),
+    "hint_artifact": ("the plan-json file (upload it as an artifact)",
+                      "el archivo plan-json (súbalo como artefacto)"),
     "hint_run": ("the job summary of [this run]({url}) and its `plan --json` artifact",
                  "el resumen del job de [esta ejecución]({url}) y su artefacto `plan --json`"),
     "lint_elsewhere": ("{n} tariff lint warning(s) on tariffs this plan does not change (`reconciler validate` "

@@ -51,7 +51,7 @@ def test_sec_prices_with_vat_are_sent_in_whole_pesos_and_the_plan_says_how(chile
     plan = chile_applied.plan("--no-color")
     assert plan.exit_code == 0, plan.output
     assert "sent with VAT: ENERGY 212.5 + 19% VAT = 252.875 -> 253 CLP" in plan.output
-    assert "price element 0 ENERGY: 238 -> 253 CLP" in plan.output
+    assert "all week: ENERGY 238 → 253 CLP/kWh (+6.30%)" in plan.output
     md = chile_applied.root / "comment.md"
     assert chile_applied.plan("--markdown", md, "--lang", "es").exit_code == 0
     assert "ENERGY 212,5 + 19% IVA = 252,875 → 253 CLP" in md.read_text()

@@ -63,7 +63,8 @@ def test_price_change_on_a_tariff_used_by_three_connectors_is_exactly_three_tari
     assert plan.exit_code == 2, plan.output
     for local in DC_TARIFF_CONNECTORS:
         assert f"# sec.tariff.cl-dc-rapida@{local} will be updated in place" in plan.output
-    assert plan.output.count("price element 0 ENERGY: 357 -> 381 CLP (+6.72%, 1 connectors)") == 3
+    # The schedule headline (SEC tariffs have one element and no restrictions: the whole week), as sent.
+    assert plan.output.count("        all week: ENERGY 357 → 381 CLP/kWh (+6.72%)\n") == 3
     # CLP has no minor unit: the price with VAT is rounded to whole pesos, and the plan says how.
     assert plan.output.count("sent with VAT: ENERGY 320 + 19% VAT = 380.8 -> 381 CLP") == 3
     assert plan.output.count("sent with VAT: FLAT 1,000 + 19% VAT = 1,190 CLP") == 3

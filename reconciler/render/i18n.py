@@ -307,7 +307,7 @@ def diagnostic(lang: str, d: dict[str, Any]) -> str:
 
     code, params = d.get("code"), d.get("params") or {}
     if code and code.startswith("tariff.") and "tariff" in params:
-        said = lint.words(code, params, lang)
+        said = lint.words(code, params, lang, schedule_words(lang))
         if said is not None:
             return text(lang, "lint_head", tariff=params["tariff"]) + ": " + said
     if code in _TEXT:

@@ -12,7 +12,7 @@ reservation. A time of the week where no element gives an ENERGY, TIME or FLAT p
 
 `findings` works on a parsed tariff and is pure; `check` runs it over a loaded configuration and
 returns warnings pointing at the element's file and line (`validate` and `plan` call it through the
-engine). Spans of the week are worded by `describe`, in English or Spanish.
+engine). Spans of the week are worded by `describe` with the schedule's words (`tariffs.schedule`).
 """
 
 from __future__ import annotations
@@ -27,15 +27,13 @@ from typing import Any
 
 from reconciler.config import models
 from reconciler.core.diagnostics import Diagnostic
+from reconciler.tariffs import schedule
 from reconciler.tariffs.model import WEEKDAYS, Element, Restrictions, Tariff, TariffError, parse
 
 DAY = 1440
 WEEK = 7 * DAY
 FULL = (1 << WEEK) - 1
 PRICED = ("ENERGY", "TIME", "FLAT", "POWER")   # POWER: SEC's POTENCIA
-_DAYS = {"en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "es": ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")}
-_WORDS = {"en": {"always": "at all times", "all_day": "all day", "and": "and", "every_day": "every day"},
-          "es": {"always": "a toda hora", "all_day": "todo el día", "and": "y", "every_day": "todos los días"}}
 
 Span = tuple[int, int, int, int]   # first day, last day (0 = Monday), start minute, end minute (1440 = 24:00)
 
@@ -148,23 +146,20 @@ def _hhmm(m: int) -> str:
     return f"{m // 60:02d}:{m % 60:02d}"
 
 
-def describe(items: Iterable[Span], lang: str = "en") -> str:
-    """`Mon–Fri 18:00–22:00, Sat, Sun all day`; `Mon–Fri 00:00–06:00 and 22:00–24:00`; `at all times`."""
+def describe(items: Iterable[Span], words: schedule.Words = schedule.EN) -> str:
+    """Spans in the words of the price schedule (`Mon–Fri 18:00–22:00; Sat–Sun all day`, `all week`), so
+    the lint and the schedule headline name times the same way."""
     items = list(items)
     if items == [(0, 6, 0, DAY)]:
-        return _WORDS[lang]["always"]
-    names = _DAYS[lang]
-    grouped: dict[tuple[int, int], list[str]] = {}
+        return words.always
+    per_day: dict[int, list[tuple[int, int]]] = {}
     for d, e, a, b in items:
-        grouped.setdefault((d, e), []).append(_WORDS[lang]["all_day"] if (a, b) == (0, DAY)
-                                              else f"{_hhmm(a)}–{_hhmm(b)}")
-    out = []
-    for (d, e), times in grouped.items():
-        days = (_WORDS[lang]["every_day"] if (d, e) == (0, 6) else names[d] if d == e
-                else f"{names[d]}, {names[e]}" if e == d + 1 else f"{names[d]}–{names[e]}")
-        joined = ", ".join(times[:-1]) + f" {_WORDS[lang]['and']} " + times[-1] if len(times) > 1 else times[0]
-        out.append(f"{days} {joined}")
-    return "; ".join(out)
+        for day in range(d, e + 1):
+            per_day.setdefault(day, []).append((a, b))
+    groups: dict[tuple[tuple[int, int], ...], list[int]] = {}
+    for day in sorted(per_day):
+        groups.setdefault(tuple(sorted(per_day[day])), []).append(day)
+    return schedule.describe_when([schedule.DayTimes(tuple(days), times) for times, days in groups.items()], words)
 
 
 def encode(items: Iterable[Span]) -> str:
@@ -294,13 +289,14 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
-def words(code: str, params: dict[str, str], lang: str = "en") -> str | None:
-    """A finding (by its code and params) in `lang`, without the tariff's name; None for an unknown code."""
+def words(code: str, params: dict[str, str], lang: str = "en", week: schedule.Words = schedule.EN) -> str | None:
+    """A finding (by its code and params) in `lang`, without the tariff's name, naming times with
+    `week` (`render.i18n.schedule_words(lang)`); None for an unknown code."""
     i = 1 if lang == "es" else 0
     p = dict(params)
     if "when" in p:
         spans_ = decode(p["when"])
-        p["when"] = describe(spans_, "es" if i else "en")
+        p["when"] = describe(spans_, week)
         always = spans_ == [(0, 6, 0, DAY)]
         p["at"] = "" if always else f" ({p['when']})"
         p["what"] = p.get("components", "") + ("" if always else f", {p['when']}")
@@ -318,9 +314,9 @@ def words(code: str, params: dict[str, str], lang: str = "en") -> str | None:
         return None
 
 
-def summary(f: Finding, tariff_id: str, lang: str = "en") -> str:
+def summary(f: Finding, tariff_id: str, lang: str = "en", week: schedule.Words = schedule.EN) -> str:
     i = 1 if lang == "es" else 0
-    return TEXT["head"][i].format(tariff=tariff_id) + ": " + (words(f.code, f.params, lang) or f.code)
+    return TEXT["head"][i].format(tariff=tariff_id) + ": " + (words(f.code, f.params, lang, week) or f.code)
 
 
 # --- over a configuration ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reconciler.render.i18n import schedule_words
 from reconciler.tariffs import lint
 from reconciler.tariffs.calculator import _active
 from reconciler.tariffs.model import WEEKDAYS, Conditions, parse
@@ -27,6 +28,7 @@ def el(price: float, dim: str = "ENERGY", **restrictions: Any) -> dict[str, Any]
     return out
 
 
+ES = schedule_words("es")
 WEEKDAYS_ONLY = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
 
 
@@ -85,17 +87,17 @@ def test_partly_overlapping_windows_with_different_prices_depend_on_their_order(
 def test_a_time_of_the_week_without_any_price_is_a_gap() -> None:
     found = lint.findings(parse(tariff(el(1, day_of_week=WEEKDAYS_ONLY), el(5, "PARKING_TIME"))))
     assert [(f.code, lint.describe(lint.decode(f.params["when"]))) for f in found] == [
-        ("tariff.gap", "Sat, Sun all day")]
+        ("tariff.gap", "Sat–Sun all day")]
     found = lint.findings(parse(tariff(el(1, start_time="06:00", end_time="22:00"))))
-    assert lint.describe(lint.decode(found[0].params["when"]), "es") == "todos los días 00:00–06:00 y 22:00–24:00"
+    assert lint.describe(lint.decode(found[0].params["when"]), ES) == "22:00–06:00"   # a night, as the schedule says it
     assert codes(tariff(el(1, start_time="22:00", end_time="06:00"), el(2, start_time="06:00", end_time="22:00"))) == []
 
 
 def test_spans_in_words() -> None:
     every_evening = lint.region(parse(tariff(el(1, start_time="18:00", end_time="22:00"))).elements[0].restrictions)
-    assert lint.describe(lint.spans(every_evening.week)) == "every day 18:00–22:00"
-    assert lint.describe(lint.spans(lint.FULL)) == "at all times"
-    assert lint.describe(lint.spans(lint.FULL), "es") == "a toda hora"
+    assert lint.describe(lint.spans(every_evening.week)) == "18:00–22:00"
+    assert lint.describe(lint.spans(lint.FULL)) == "all week"
+    assert lint.describe(lint.spans(lint.FULL), ES) == "toda la semana"
 
 
 # --- properties: what lint says is dead, the calculator never uses -------------------------------
@@ -227,6 +229,6 @@ def test_a_shadowed_element_limited_by_energy_only_says_no_times() -> None:
                                        {"price_components": [{"type": "ENERGY", "price": 2, "step_size": 1},
                                                              {"type": "FLAT", "price": 3, "step_size": 1}],
                                         "restrictions": {"start_time": "18:00", "end_time": "22:00"}})))
-    assert lint.summary(found[0], "t", "es") == (
-        "tarifa 't': el precio ENERGY de elements[1] (todos los días 18:00–22:00) nunca se aplica: elements[0] "
+    assert lint.summary(found[0], "t", "es", ES) == (
+        "tarifa 't': el precio ENERGY de elements[1] (18:00–22:00) nunca se aplica: elements[0] "
         "(ENERGY 1) va antes y cubre todas sus sesiones; súbalo o acote el elemento anterior")

@@ -84,6 +84,13 @@ def cli() -> None:
     runtime.setup_logging()
 
 
+def _announce(handle: Any) -> None:
+    """What taking the state lock met: an interrupted run's leftovers, and how long it waited."""
+    console.diagnostics(handle.warnings)
+    if handle.waited >= 0.05:
+        console.out(f"Waited {handle.waited:.1f}s for the state lock.", err=True)
+
+
 # --- validate -----------------------------------------------------------------------------------
 @cli.command()
 @click.argument("config", type=click.Path(path_type=Path), default=".")
@@ -150,7 +157,7 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
         "not needed: this plan does not read the platforms (--no-refresh)")
     with offline, runtime.Session.open(config, state_file, prefetch=refresh) as session, \
             session.store.lock("plan", wait) as handle:
-        console.diagnostics(handle.warnings)
+        _announce(handle)
         if out_file is not None and not session.store.exists():
             # A plan made on an empty state fixes the lineage, so a saved plan can never be applied twice.
             session.store.write(session.store.load())
@@ -211,7 +218,7 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
     paint = console.use_color(sys.stdout, color)
     with runtime.Session.open(config_path, state_file, prefetch=refresh and saved is None) as session, \
             session.store.lock("apply", wait) as handle:
-        console.diagnostics(handle.warnings)
+        _announce(handle)
         with gcpause.paused():
             # Read once under the lock: the plan is made from it and the apply records into it.
             state = session.store.load()
@@ -294,7 +301,7 @@ def import_(address: str, platform_id: str, config: Path, state_file: Path | Non
     wait = runtime.parse_duration(lock_timeout)
     store = runtime.open_store(config, state_file, cfg.state)
     with store.lock("import", wait) as handle:
-        console.diagnostics(handle.warnings)
+        _announce(handle)
         state = store.load()
         prior = state.get(address)
         if prior is not None and prior.platform_id and prior.status == "applied":
@@ -343,7 +350,7 @@ def _editing(config: Path, state_file: Path | None, operation: str, lock_timeout
     """The state loaded under its lock, for a command that changes it."""
     wait = runtime.parse_duration(lock_timeout)
     with _opened(config, state_file) as store, store.lock(operation, wait) as handle:
-        console.diagnostics(handle.warnings)
+        _announce(handle)
         yield store, store.load()
 
 
@@ -562,7 +569,7 @@ def state_migrate(directory: Path | None, source_spec: str, dest_spec: str | Non
             raise DiagnosticError.single(f"--from and --to are the same state ({source.location})")
         for store in (source, dest):
             handle = stack.enter_context(store.lock("state migrate", wait))
-            console.diagnostics(handle.warnings)
+            _announce(handle)
         had_source = source.exists()
         st = source.load()
         if not had_source and not source.recovered:

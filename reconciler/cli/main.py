@@ -491,9 +491,21 @@ def _info_document(store: Backend) -> dict[str, Any]:
                                                       "serial, resources, lock).")
 @guarded
 def state_info(directory: Path | None, config: Path | None, state_file: Path | None, as_json: bool) -> None:
-    """Where the state lives (backend, file or database and name), its lineage, serial, size and lock."""
-    with _opened(_dir(directory, config), state_file) as store:
-        doc = _info_document(store)
+    """Where the state lives (backend, file or database and name), its lineage, serial, size and lock.
+
+    Without the PostgreSQL URL (a job without secrets) it still says where the state is, with a
+    warning, and leaves lineage, serial and resources null."""
+    where = _dir(directory, config)
+    with secrets.optional_credentials("the state itself is not read"):
+        settings = loader.load_state_settings(where)
+    if settings is not None and settings.backend == "postgres" and settings.url is None:
+        doc: dict[str, Any] = {"backend": "postgres", "name": settings.name, "lineage": None, "serial": None,
+                               "resources": None, "journal_records": None, "lock": None}
+        console.diagnostics([Diagnostic.warning("the PostgreSQL state URL is not available here (state.url); "
+                                                "only the backend and the state name are shown")])
+    else:
+        with _opened(where, state_file) as store:
+            doc = _info_document(store)
     if as_json:
         console.out(json.dumps(doc, indent=2))
         return
@@ -501,7 +513,10 @@ def state_info(directory: Path | None, config: Path | None, state_file: Path | N
     if doc["backend"] == "local":
         lines.append(f"Path:      {doc['path']}")
     else:
-        lines += [f"Database:  {doc['database']}", f"Name:      {doc['name']}"]
+        lines += [f"Database:  {doc.get('database', '(URL not available)')}", f"Name:      {doc['name']}"]
+    if doc["serial"] is None:
+        console.out("\n".join(lines))
+        return
     lines += [f"Lineage:   {doc['lineage'] or '(no state yet)'}", f"Serial:    {doc['serial']}",
               f"Resources: {doc['resources']}"]
     if doc["journal_records"]:

@@ -21,7 +21,7 @@ import pytest
 
 from reconciler.sandbox import serve
 from reconciler.state.postgres import PostgresStore
-from tests.pg import password_of, pg_name, pg_url  # noqa: F401 - fixtures
+from tests.pg import password_of
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SECRET = "pg-test-siem-key-7f3a"
@@ -86,7 +86,7 @@ class Team:
 
 
 @pytest.fixture
-def team(tmp_path: Path, pg_url: str, pg_name: str) -> Iterator[Team]:  # noqa: F811
+def team(tmp_path: Path, pg_url: str, pg_name: str) -> Iterator[Team]:
     data = tmp_path / "served"
     apps = serve.build_apps(data, siem_api_keys={SECRET: ("CO", "EVB")})
     with serve.running(serve.root_app(apps)) as base:

@@ -16,11 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.core.diagnostics import DiagnosticError
-from reconciler.state import LockError, ResourceState, State, Watermark
-from reconciler.state import fileformat
+from reconciler.state import LockError, ResourceState, State, Watermark, fileformat
 from reconciler.state.journal import put_entry, remove_entry, watermark_entry
 from reconciler.state.postgres import SCHEMA_VERSION, PostgresStore
-from tests.pg import password_of, pg_database, pg_name, pg_url, with_database  # noqa: F401 - fixtures
+from tests.pg import password_of, with_database
 
 from .conftest import res
 

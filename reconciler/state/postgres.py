@@ -188,8 +188,11 @@ class PostgresStore:
     def connect(self) -> Any:
         psycopg = _psycopg()
         try:
+            # TCP keepalives: a lock connection idle through a long apply is kept open, and a dead
+            # peer is noticed instead of hanging.
             return psycopg.connect(self.target.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT,
-                                   application_name="reconciler")
+                                   application_name="reconciler", keepalives=1, keepalives_idle=30,
+                                   keepalives_interval=10, keepalives_count=3)
         except psycopg.Error as exc:
             raise _db_error(self.target, exc, "connect") from None
 

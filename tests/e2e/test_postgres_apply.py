@@ -71,6 +71,19 @@ class Team:
             row = conn.execute("SELECT count(*) FROM reconciler_journal WHERE name = %s", (self.name,)).fetchone()
         return int(row[0]) if row else 0
 
+    def wait_for_a_waiter(self, timeout: float = 90) -> None:
+        """Until a second run polls for the advisory lock (seen in pg_stat_activity)."""
+        deadline = time.monotonic() + timeout
+        with psycopg.connect(self.pg_url, autocommit=True) as conn:
+            while time.monotonic() < deadline:
+                row = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_try_advisory_lock%%' AND pid "
+                    "NOT IN (SELECT backend_pid FROM reconciler_locks WHERE name = %s)", (self.name,)).fetchone()
+                if row and row[0]:
+                    return
+                time.sleep(0.05)
+        raise AssertionError("the second apply never waited for the lock")
+
     def wait_for_lock(self, timeout: float = 60) -> Any:
         store = self.store()
         deadline = time.monotonic() + timeout
@@ -115,7 +128,7 @@ def more_stations(team: Team, n: int) -> None:
 
 def test_two_applies_at_once_one_refused_one_waits_and_finds_nothing_to_do(team: Team) -> None:
     more_stations(team, 12)
-    team.faults(latency_ms=300, path_regex="/locations/")
+    team.faults(latency_ms=1000, path_regex="/locations/")  # slow until the waiting apply waits
     first = team.start("apply", "config", "--auto-approve")
     held = team.wait_for_lock()
     # A second apply at once is refused at once, naming the holder; it sends nothing.
@@ -128,6 +141,8 @@ def test_two_applies_at_once_one_refused_one_waits_and_finds_nothing_to_do(team:
     # With --lock-timeout the next one waits for the first, then plans from its state.
     start = time.monotonic()
     waiting = team.start("apply", "config", "--auto-approve", "--lock-timeout", "2m")
+    team.wait_for_a_waiter()
+    team.faults(latency_ms=20, path_regex="/locations/")
     out1, err1 = first.communicate(timeout=180)
     writes_first = len(team.writes())
     out2, err2 = waiting.communicate(timeout=180)
@@ -227,6 +242,16 @@ def test_state_commands_use_the_postgres_state(team: Team) -> None:
     text = team.cli("state", "info", "config").stdout
     assert "Backend:   postgres" in text and f"Name:      {team.name}" in text
     assert password_of(team.pg_url) not in text
+    saved = team.cli("plan", "config", "--out", "change.plan")
+    assert saved.returncode == 0, saved.stderr
+    plan_text = (team.root / "change.plan").read_text()
+    assert f"(state {team.name})" in plan_text and password_of(team.pg_url) not in plan_text
+    with psycopg.connect(team.pg_url) as conn:
+        stored = [bytes(r[0]) for r in conn.execute("SELECT data FROM reconciler_states WHERE name = %s",
+                                                     (team.name,))]
+        locks = conn.execute("SELECT * FROM reconciler_locks WHERE name = %s", (team.name,)).fetchall()
+    assert stored and password_of(team.pg_url).encode() not in stored[0] and SECRET.encode() not in stored[0]
+    assert locks == []  # every run removed its lock row on the way out
     local_flag = team.cli("plan", "config", "--state", "x.json")
     assert local_flag.returncode == 1 and "--state names a local state file" in local_flag.stderr
 

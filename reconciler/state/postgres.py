@@ -246,6 +246,8 @@ class PostgresStore:
     def load(self) -> State:
         """The state row (or a new empty state) plus the journal rows of an interrupted apply."""
         with self._tx("read the state") as cur:
+            # One snapshot for the state row and its journal rows (a write changes both at once).
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cur.execute("SELECT lineage, serial, data FROM reconciler_states WHERE name = %s", (self.name,))
             row = cur.fetchone()
             cur.execute("SELECT seq, lineage, base_serial, entries FROM reconciler_journal WHERE name = %s "

@@ -203,6 +203,29 @@ def test_kill_9_mid_apply_then_re_apply_loses_nothing_and_sends_nothing_twice(te
           f"duplicates of recorded changes {duplicates}; unanswered in-flight PUTs repeated {len(repeated)}")
 
 
+def test_force_unlock_of_a_running_apply_stops_it_after_recording_what_it_finished(team: Team) -> None:
+    more_stations(team, 6)
+    team.faults(latency_ms=500, path_regex="/locations/")
+    first = team.start("apply", "config", "--auto-approve")
+    held = team.wait_for_lock()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and team.journal_rows() < 2:
+        time.sleep(0.02)
+    unlocked = team.cli("force-unlock", held.id, "config")
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert f"Released the lock {held.id} (apply by {held.who}" in unlocked.stdout
+    assert "ended its PostgreSQL session" in unlocked.stdout
+    out, err = first.communicate(timeout=180)
+    assert first.returncode == 1, out + err
+    assert "was taken away (force-unlock) while this run held it; stopping" in err
+    team.faults()
+    again = team.cli("apply", "config", "--auto-approve")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert team.cli("plan", "config", "--detailed-exitcode").returncode == 0
+    ok = Counter((r["method"], r["path"]) for r in team.writes() if 200 <= r["status"] < 300)
+    assert max(ok.values()) == 1  # what the stopped run finished was recorded, so never sent again
+
+
 def test_migrate_local_to_postgres_then_idempotent_and_refusing_another_lineage(team: Team) -> None:
     (team.config / "state.yaml").unlink()
     applied = team.cli("apply", "config", "--auto-approve")

@@ -22,11 +22,11 @@ Used through `StateStore.lock(operation)`; `force_unlock` backs the `force-unloc
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import getpass
 import json
 import os
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -189,12 +189,32 @@ def _open_os_lock(state_path: Path) -> int:
         raise DiagnosticError.single(f"cannot open the state lock {path}: {exc.strerror or exc}") from exc
 
 
-def _try_flock(fd: int) -> bool:
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
+if sys.platform == "win32":  # pragma: no cover - the same exclusion through the C runtime's byte lock
+    import msvcrt
+
+    def _try_flock(fd: int) -> bool:
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _funlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+else:
+    import fcntl
+
+    def _try_flock(fd: int) -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _funlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -265,7 +285,7 @@ class LockHandle:
     def _unlock(self) -> None:
         if self._fd is not None:
             with contextlib.suppress(OSError):
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                _funlock(self._fd)
             os.close(self._fd)
             self._fd = None
 
@@ -295,7 +315,7 @@ def current_lock(state_path: Path) -> LockInfo | None:
     fd = _open_os_lock(state_path)
     try:
         if _try_flock(fd):
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            _funlock(fd)
             return None
         return read_lock(lock_path_for(state_path), settle=0.5) or LockInfo(
             "", "unknown", "unknown", 0, "", "", str(state_path))
@@ -331,7 +351,7 @@ def force_unlock(state_path: Path, lock_id: str) -> LockInfo:
         try:
             lock_path.unlink(missing_ok=True)
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            _funlock(fd)
     finally:
         os.close(fd)
     return current

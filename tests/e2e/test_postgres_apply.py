@@ -204,14 +204,16 @@ def test_kill_9_mid_apply_then_re_apply_loses_nothing_and_sends_nothing_twice(te
 
 
 def test_force_unlock_of_a_running_apply_stops_it_after_recording_what_it_finished(team: Team) -> None:
-    more_stations(team, 6)
-    team.faults(latency_ms=500, path_regex="/locations/")
+    more_stations(team, 8)
+    team.faults(latency_ms=1500, path_regex="/locations/")  # slow until the lock has been taken away
     first = team.start("apply", "config", "--auto-approve")
     held = team.wait_for_lock()
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and team.journal_rows() < 2:
+    while time.monotonic() < deadline and team.journal_rows() < 2 and first.poll() is None:
         time.sleep(0.02)
+    assert first.poll() is None, "the apply ended before its lock could be taken away"
     unlocked = team.cli("force-unlock", held.id, "config")
+    team.faults(latency_ms=20, path_regex="/locations/")
     assert unlocked.returncode == 0, unlocked.stderr
     assert f"Released the lock {held.id} (apply by {held.who}" in unlocked.stdout
     assert "ended its PostgreSQL session" in unlocked.stdout

@@ -37,7 +37,7 @@ from reconciler.core.diagnostics import Diagnostic
 __all__ = [
     "Account", "ChileMedidoPlatform", "Config", "Connector", "Document", "Evse", "ImportBlock",
     "Lifecycle", "Measurements", "Meter", "OcpiPlatform", "Platform", "PriceComponent", "ReferenceSession", "Review",
-    "SecPlatform", "SiemPlatform", "SourceRef", "Station", "Tariff", "TariffDimension", "TariffElement",
+    "SecPlatform", "SiemPlatform", "SourceRef", "StateSettings", "Station", "Tariff", "TariffDimension", "TariffElement",
 ]
 
 Drift = Literal["correct", "warn"]
@@ -306,6 +306,31 @@ class Review(ConfigModel):
         "examples; reference: as TandemDrive's reference calculator (no min/max price)")
 
 
+STATE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+
+
+class StateSettings(ConfigModel):
+    """Where the state lives: the file beside the configuration (local) or a PostgreSQL database."""
+
+    backend: Literal["local", "postgres"] = Field(default="local", description="local: the state file beside "
+                                                  "the configuration (default); postgres: a table in a database "
+                                                  "shared by the team and CI")
+    url: SecretStr | None = Field(default=None, description="postgres only: ${env:RECONCILER_STATE_URL} or "
+                                  "${file:path}, holding postgresql://user[:password]@host:5432/database (a secret)")
+    name: Annotated[str, StringConstraints(pattern=STATE_NAME)] | None = Field(
+        default=None, description="postgres only: one state per name in that database, e.g. colombia-prod")
+
+    @model_validator(mode="after")
+    def _backend_fields(self) -> StateSettings:
+        if self.backend == "local":
+            extra = [k for k in ("url", "name") if k in self.model_fields_set]
+            if extra:
+                raise ValueError(f"{' and '.join(extra)} only apply to backend: postgres")
+        elif "name" not in self.model_fields_set or not self.name:
+            raise ValueError("backend: postgres needs a name (one state per name in the database)")
+        return self
+
+
 class Document(ConfigModel):
     """One config file (and the merge of all of them); used for the JSON schema."""
 
@@ -315,9 +340,10 @@ class Document(ConfigModel):
     meters: list[Meter] | None = None
     import_: list[ImportBlock] | None = Field(default=None, alias="import")
     review: Review | None = None
+    state: StateSettings | None = None
 
 
-TOP_LEVEL_KEYS = ("platforms", "tariffs", "stations", "meters", "import", "review")
+TOP_LEVEL_KEYS = ("platforms", "tariffs", "stations", "meters", "import", "review", "state")
 
 
 @dataclass
@@ -334,3 +360,4 @@ class Config:
     imports: list[ImportBlock] = field(default_factory=list)
     review: Review | None = None
     warnings: list[Diagnostic] = field(default_factory=list)
+    state: StateSettings | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from dataclasses import field as _field
 
 from reconciler.core.redact import Shown, ShownDetail
 
@@ -31,6 +32,8 @@ class Diagnostic:
     file: str | None = None
     line: int | None = None
     field: str | None = None
+    code: str | None = None            # the kind of finding, for views that word it in another language
+    params: dict[str, str] = _field(default_factory=dict, hash=False, compare=False)  # what `summary` is worded from
 
     @classmethod
     def error(cls, summary: str, **kw: object) -> Diagnostic:

@@ -74,6 +74,19 @@ class PriceChange(_Model):
     connectors: int = 0          # how many connectors reference this tariff
 
 
+class VatRounding(_Model):
+    """How one price sent with VAT is computed and rounded to the currency's minor unit (SEC: whole
+    pesos): `price` + `vat`% = `exact` -> `sent`. For min_price / max_price, `exact` is the incl_vat
+    written in the configuration."""
+
+    component: str            # ENERGY, TIME, FLAT, POWER, or min_price / max_price
+    price: str                # excl. VAT, as configured (decimal text)
+    vat: str | None = None    # percent
+    exact: str                # incl. VAT, unrounded
+    sent: str                 # what the platform is sent
+    currency: str
+
+
 class PriceView(_Model):
     """One price component as the schedule compares it (decimals as exact text)."""
 
@@ -222,6 +235,10 @@ class ResourceChange(_Model):
         default=None, description="for a creation: every declared field, as it will be sent")
     init_only: list[str] = Field(default=[], description="fields of `after` sent at creation only")
     price_changes: list[PriceChange] = []
+    used_by: list[str] = Field(default=[], description="for a tariff: the connectors that use it (addresses, "
+                                                       "on this change's platform)")
+    vat_roundings: list[VatRounding] = Field(default=[], description="for a tariff sent with VAT: how each price "
+                                                                     "is computed and rounded")
     tariff_review: TariffReview | None = Field(
         default=None, description="for a tariff: its price schedule before and after, element by element")
     requests: list[HttpRequest] = []
@@ -243,6 +260,13 @@ class Drift(_Model):
     last_applied: Any = None
     live: Any = None
     reason: Text = "drift: warn"
+
+
+class PlanSource(_Model):
+    """What the plan was made from: the commit, and the CI run that made it (when there is one)."""
+
+    commit: str | None = None
+    run_url: str | None = None
 
 
 class PlatformRefresh(_Model):
@@ -321,6 +345,7 @@ class Plan(_Model):
     reference_costs: list[ReferenceCost] = Field(
         default=[], description="the configured reference sessions priced before and after each tariff change")
     policy: Policy = Policy()
+    source: PlanSource = PlanSource()
 
     @property
     def errors(self) -> list[Diagnostic]:

@@ -31,4 +31,5 @@ def test_a_saved_plan_gives_back_the_diagnostics_it_was_made_with(tmp_path: Path
 def test_the_plan_json_keeps_its_shape(tmp_path: Path) -> None:
     doc = _plan(Diagnostic.warning("w", field="review.max_price_change_pct")).model_dump(mode="json")
     assert doc["diagnostics"] == [{"severity": "warning", "summary": "w", "detail": None, "address": None,
-                                   "file": None, "line": None, "field": "review.max_price_change_pct"}]
+                                   "file": None, "line": None, "field": "review.max_price_change_pct",
+                                   "code": None, "params": {}}]

@@ -134,6 +134,15 @@ class ObjectDiff:
 Normaliser = Callable[[str, str, Any], Any]
 
 
+@dataclass(frozen=True)
+class ImportCheck:
+    """What the platform says of an object `import` is about to bind: `found` True (it exists),
+    False (the platform does not know it: import refuses) or None (the platform cannot be asked)."""
+
+    found: bool | None
+    message: str
+
+
 class Provider(abc.ABC):
     type: str = ""
 
@@ -192,6 +201,12 @@ class Provider(abc.ABC):
         for req in change.requests:
             await self.send(stamp(req, planned_at, now()))
         return list(change.state_updates)
+
+    async def check_import(self, address: str, platform_id: str) -> ImportCheck:
+        """Whether `platform_id` exists where the platform can read it, before `import` binds it
+        to `address`. Only reads. The default: the platform cannot be asked."""
+        return ImportCheck(None, f"platform '{self.name}' cannot be asked whether '{platform_id}' exists: "
+                                 "it was not checked")
 
     def counters(self) -> dict[str, int]:
         return {}

@@ -174,7 +174,8 @@ class MedidoProvider(Provider):
     def _common(self) -> dict[str, Any]:
         p = self.cfg
         return dict(platform=self.name, timeout=float(p.timeout), retries=int(p.retries),
-                    retry_delay=float(p.retry_delay), concurrency=int(p.concurrency))
+                    retry_delay=float(p.retry_delay), concurrency=int(p.concurrency), client_cert=p.client_cert,
+                    client_key=p.client_key, ca_bundle=p.ca_bundle)
 
     def _make_client(self) -> PlatformClient:
         from reconciler.sandbox import chilemedido as sandbox

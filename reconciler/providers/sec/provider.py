@@ -159,7 +159,8 @@ class SecProvider(Provider):
         client = self._clients[account] = PlatformClient(
             platform=self.name, base_url=base, auth=session, transport=transport, timeout=float(self.sec.timeout),
             retries=int(self.sec.retries), retry_delay=float(self.sec.retry_delay),
-            concurrency=int(self.sec.concurrency))
+            concurrency=int(self.sec.concurrency), client_cert=self.sec.client_cert, client_key=self.sec.client_key,
+            ca_bundle=self.sec.ca_bundle)
         return client
 
     async def send(self, request: HttpRequest) -> Any:

@@ -196,8 +196,8 @@ class SiemProvider(Provider):
         return PlatformClient(
             platform=self.name, base_url=base, auth=auth, transport=transport, timeout=float(plat.timeout),
             retries=int(plat.retries), retry_delay=float(getattr(plat, "retry_delay", 0.5)),
-            concurrency=int(plat.concurrency), client_cert=getattr(plat, "client_cert", None),
-            client_key=getattr(plat, "client_key", None), ca_bundle=getattr(plat, "ca_bundle", None))
+            concurrency=int(plat.concurrency), client_cert=plat.client_cert, client_key=plat.client_key,
+            ca_bundle=plat.ca_bundle)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -5,7 +5,7 @@ recorded (through `record`, which journals it durably) as soon as its last answe
 before anything that depends on it starts, so an interrupted apply loses nothing and re-sends at
 most what was in flight. A failed change skips the changes that depend on it; independent changes
 go on. When a non-idempotent request (one that cannot be repeated or checked, such as SEC's
-POST /tariffs) is about to be written to a connection (`http.WRITE_INTENT`), the change is
+POST /tariffs) is about to be written to a connection (`base.WRITE_INTENT`), the change is
 journaled as *pending*; a write whose outcome is unknown stays pending and is never repeated
 blindly, and a definite failure (nothing sent, or a refusal) takes the mark back (`op: restore`).
 Called by the CLI.
@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reconciler.plans.model import Plan, PlanDiagnostic, ResourceChange, StateUpdate
-from reconciler.providers import errors, http
-from reconciler.providers.base import Provider
+from reconciler.providers import errors
+from reconciler.providers.base import WRITE_INTENT, Provider
 
 Record = Callable[[list[StateUpdate]], None]
 Progress = Callable[[ResourceChange, str], None]
@@ -97,7 +97,7 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
                 journaled = True
                 record([intent])
 
-        token = http.WRITE_INTENT.set(journal_intent)
+        token = WRITE_INTENT.set(journal_intent)
         try:
             updates = await prov.apply_change(change, planned_at, _now, record)
         except errors.OutcomeUnknown as exc:
@@ -132,7 +132,7 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
                 progress(change, "failed")
             return
         finally:
-            http.WRITE_INTENT.reset(token)
+            WRITE_INTENT.reset(token)
         record(updates)
         result.applied.append(change.address)
         result.requests += sum(r.repeat for r in change.requests)

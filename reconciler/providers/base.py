@@ -15,6 +15,7 @@ platform holds (`read`), turns the engine's field diffs into the fewest requests
 from __future__ import annotations
 
 import abc
+import contextvars
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -132,6 +133,12 @@ class ObjectDiff:
 
 
 Normaliser = Callable[[str, str, Any], Any]
+
+WRITE_INTENT: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "reconciler_write_intent", default=None)
+"""Set by the executor around one change: called (once) by the HTTP client when a non-idempotent
+request of that change is about to be written to a connection, so that the intent is journaled
+as late as possible (a request still waiting for a connection leaves no trace)."""
 
 
 @dataclass(frozen=True)

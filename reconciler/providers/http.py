@@ -12,7 +12,7 @@ carries a fresh `X-Request-ID` (kept across its retries) and the run's `X-Correl
 written to the log.
 
 A non-idempotent write can announce the moment its bytes are about to leave (`on_wire`, see
-`WRITE_INTENT`): over the network that is httpcore's `http11.send_request_headers.started` trace
+`base.WRITE_INTENT`): over the network that is httpcore's `http11.send_request_headers.started` trace
 event, once a connection is open; a failure before it is `errors.NotSent`, so the caller knows
 no byte of the request reached the platform.
 """
@@ -20,7 +20,6 @@ no byte of the request reached the platform.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import email.utils
 import json
 import logging
@@ -38,6 +37,7 @@ import httpx
 
 from reconciler import __version__
 from reconciler.providers import errors
+from reconciler.providers.base import WRITE_INTENT
 
 log = logging.getLogger("reconciler.http")
 
@@ -47,10 +47,6 @@ MAX_RENEWALS = 3
 """Credential renewals one request may trigger (each after a 401); bounded so that a platform
 that refuses every fresh credential fails the call instead of looping."""
 
-WRITE_INTENT: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
-    "reconciler_write_intent", default=None)
-"""Set by the executor around one change: called (once) when a non-idempotent request of that
-change is about to be written to a connection, so the intent is journaled as late as possible."""
 
 _SEND_STARTED = "http11.send_request_headers.started"
 

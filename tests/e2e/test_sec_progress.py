@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.sec_harness import PSE_PASSWORD, Chile, chile, chile_applied  # noqa: F401 - fixtures
+from tests.sec_harness import PSE_PASSWORD, Chile
 
 EVSE = "sec.evse.SCL-001/SCL-001-2"
 

@@ -17,8 +17,6 @@ from reconciler.cli.main import cli
 from reconciler.sandbox import embedded, serve
 from tests.harness import Estate
 
-pytestmark = pytest.mark.usefixtures("estate")
-
 CONNECTOR = "/ocpi/2.2.1/locations/CO/EVB/BOG-001/BOG-001-2/1"
 
 

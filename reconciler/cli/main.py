@@ -304,7 +304,6 @@ def import_(address: str, platform_id: str, config: Path, state_file: Path | Non
     if addr.platform not in cfg.platforms:
         raise DiagnosticError.single(f"no platform named '{addr.platform}' in the configuration",
                                      detail=f"Declared platforms: {', '.join(cfg.platforms) or 'none'}")
-    _check_import(config, state_file, address, platform_id)
     store = runtime.StateStore(runtime.state_path(config, state_file))
     with store.lock("import") as handle:
         console.diagnostics(handle.warnings)
@@ -314,6 +313,7 @@ def import_(address: str, platform_id: str, config: Path, state_file: Path | Non
             raise DiagnosticError.single(
                 f"{address} is already bound to '{prior.platform_id}'",
                 detail=f"To bind it again, first run: reconciler state rm {address}")
+        _check_import(config, state_file, address, platform_id)
         attrs = prior.attributes if prior is not None else {}
         # Importing the ID of a pending create resolves it: what the create would have recorded is applied.
         state.put(ResourceState(address=address, platform_id=platform_id, attributes=attrs,

@@ -1,25 +1,25 @@
 """The one HTTP client every provider uses: auth, request IDs, retries with backoff, error mapping.
 
 Providers build a `PlatformClient` per platform. Every request goes through httpx's API; the
-transport is chosen in one place (`network_client`: httpx's own HTTP/1.1 transport, httpcore, for
-the network; an injected `httpx.AsyncBaseTransport` such as `httpx.ASGITransport` for the
-in-process sandbox), never monkeypatched. TLS verification is always on (one `ssl.SSLContext`
-with the configured CA bundle, or certifi's, and the mTLS client certificate). Idempotent
-requests are retried on temporary errors with exponential backoff and full jitter, honouring
-`Retry-After`; a 401 on an authenticated call renews the credentials and repeats the call (at
-most `MAX_RENEWALS` times per request, so an expiry mid-run never fails a call). Every request
-carries a fresh `X-Request-ID` (kept across its retries) and the run's `X-Correlation-ID`, both
-written to the log.
+transport is chosen in one place (`network_client`: `httpx-aiohttp` on the network, an injected
+`httpx.AsyncBaseTransport` such as `httpx.ASGITransport` for the in-process sandbox), never
+monkeypatched. TLS verification is always on (one `ssl.SSLContext` with the configured CA
+bundle, or certifi's, and the mTLS client certificate). Idempotent requests are retried on
+temporary errors with exponential backoff and full jitter, honouring `Retry-After`; a 401 on an
+authenticated call renews the credentials and repeats the call (at most `MAX_RENEWALS` times per
+request, so an expiry mid-run never fails a call). Every request carries a fresh `X-Request-ID`
+(kept across its retries) and the run's `X-Correlation-ID`, both written to the log.
 
-A non-idempotent write can announce the moment its bytes are about to leave (`on_wire`, see
-`base.WRITE_INTENT`): over the network that is httpcore's `http11.send_request_headers.started` trace
-event, once a connection is open; a failure before it is `errors.NotSent`, so the caller knows
-no byte of the request reached the platform.
+A non-idempotent write announces the moment it is about to be written to a connection (`on_wire`,
+see `base.WRITE_INTENT`): over the network, when aiohttp hands it an open connection (after the
+TLS handshake); a failure before that is `errors.NotSent`, so the caller knows no byte of the
+request reached the platform.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
 import json
 import logging
@@ -32,8 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import aiohttp
 import certifi
 import httpx
+import httpx_aiohttp
 
 from reconciler import __version__
 from reconciler.providers import errors
@@ -48,7 +50,6 @@ MAX_RENEWALS = 3
 that refuses every fresh credential fails the call instead of looping."""
 
 
-_SEND_STARTED = "http11.send_request_headers.started"
 
 
 @dataclass
@@ -119,18 +120,64 @@ def tls_context(*, ca_bundle: Path | None = None, client_cert: Path | None = Non
     return ctx
 
 
+class _Wire:
+    """What one request's transport reported: whether it got a connection to write on."""
+
+    __slots__ = ("leaving", "on_wire")
+
+    def __init__(self, on_wire: Callable[[], None] | None) -> None:
+        self.leaving = False
+        self.on_wire = on_wire
+
+
+_WIRE: contextvars.ContextVar[_Wire | None] = contextvars.ContextVar("reconciler_wire", default=None)
+
+
+async def _connection_ready(session: aiohttp.ClientSession, ctx: Any, params: Any) -> None:
+    # aiohttp's trace: the request holds an open (new or reused) connection and is written next.
+    wire = _WIRE.get()
+    if wire is not None and not wire.leaving:
+        wire.leaving = True
+        if wire.on_wire is not None:
+            wire.on_wire()
+
+
 def network_client(*, verify: ssl.SSLContext, timeout: float, max_connections: int,
                    transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """The one place the transport is chosen: `transport` when one is injected (the in-process
-    sandbox), else httpx's own HTTP/1.1 transport (httpcore) on the network, which honours the
-    proxy variables of the environment (HTTP(S)_PROXY, ALL_PROXY, NO_PROXY). httpcore rather than
-    httpx-aiohttp: it gives the `trace` events that say when a request starts to leave (see
-    `on_wire`), maps every failure to a precise httpx error (aiohttp's adapter reports a
-    connection closed after sending as a connect timeout, which would make a lost write look
-    unsent), and measured as fast or faster on the scale benchmarks (README, Performance)."""
+    sandbox), else `httpx-aiohttp` (aiohttp's connection pool and C HTTP parser under httpx's API)
+    on the network, with the proxy variables of the environment honoured (HTTP(S)_PROXY, ALL_PROXY,
+    NO_PROXY). Chosen over httpx's own transport (httpcore) because it spends about half the CPU per
+    request, which paces a plan of thousands of reads on a small machine (README, Benchmarks).
+    aiohttp's trace hooks say when a request has a connection to be written on (`on_wire`); its
+    errors are classified from aiohttp's own exception (`_transport_error`), not from the
+    adapter's mapping, which reports a connection closed after sending as a connect timeout."""
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    if transport is None:
+        def session() -> aiohttp.ClientSession:
+            trace = aiohttp.TraceConfig()
+            trace.on_connection_create_end.append(_connection_ready)
+            trace.on_connection_reuseconn.append(_connection_ready)
+            connector = aiohttp.TCPConnector(ssl=verify, limit=max_connections, keepalive_timeout=15.0)
+            return aiohttp.ClientSession(connector=connector, trust_env=True, trace_configs=[trace],
+                                         auto_decompress=False)
+
+        transport = httpx_aiohttp.AiohttpTransport(verify=verify, limits=limits, client=session)
     return httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(timeout), verify=verify, limits=limits,
-                             follow_redirects=False, trust_env=True)
+                             follow_redirects=False, trust_env=False)
+
+
+def _transport_error(exc: BaseException, leaving: bool) -> type[errors.TransportError]:
+    """Which failure `exc` (an httpx error, or aiohttp's under it) is: nothing sent, no answer in
+    time after sending, or a connection lost while the request may have reached the platform."""
+    if isinstance(exc.__cause__, aiohttp.ClientError | asyncio.TimeoutError):
+        cause: BaseException = exc.__cause__   # aiohttp's own error, under the adapter's httpx one
+        timed_out = isinstance(cause, aiohttp.ServerTimeoutError | asyncio.TimeoutError)
+    else:
+        cause, timed_out = exc, isinstance(exc, httpx.TimeoutException)
+    if not leaving or isinstance(cause, aiohttp.ClientConnectorError | httpx.ConnectError | httpx.ConnectTimeout):
+        return errors.NotSent
+    return errors.RequestTimeout if timed_out else errors.TransportError
 
 
 class PlatformClient:
@@ -153,18 +200,15 @@ class PlatformClient:
         self._verify = tls_context(ca_bundle=ca_bundle, client_cert=client_cert, client_key=client_key)
         self._timeout = timeout
         self._transport = transport
-        self._traced = transport is None   # httpcore reports when a request starts to leave
+        self._traced = transport is None   # aiohttp reports when a request has a connection to write on
         self._concurrency = concurrency
-        # One single-connection client per slot: httpcore's pool rescans every queued request
-        # against every connection on each event, which at thousands of requests costs more CPU
-        # than the request itself; a slot is one keep-alive connection, and the slot queue bounds
-        # the requests in flight.
-        self._slots: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
-        # Every slot, wherever it is (in the queue or carrying a request), so aclose reaches them all.
-        self._every_slot = [network_client(verify=self._verify, timeout=timeout, max_connections=1,
-                                           transport=transport) for _ in range(concurrency)]
-        for slot in self._every_slot:
-            self._slots.put_nowait(slot)
+        # One client and one pool of `concurrency` keep-alive connections; the semaphore bounds the
+        # requests in flight (so none waits inside the pool, where timeouts would count).
+        self._slots = asyncio.Semaphore(concurrency)
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self._client = network_client(verify=self._verify, timeout=timeout, max_connections=concurrency,
+                                      transport=transport)
 
     @property
     def concurrency(self) -> int:
@@ -176,9 +220,12 @@ class PlatformClient:
         return self._auth_lock
 
     async def aclose(self) -> None:
-        """Close every connection, also one still carrying a request (that request then fails)."""
-        for slot in self._every_slot:
-            await slot.aclose()
+        """Close every connection, also one still carrying a request (that request then fails
+        with `errors.TransportError`)."""
+        self._closed = True
+        for task in list(self._inflight):
+            task.cancel()
+        await self._client.aclose()
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + "/" + path.lstrip("/")
@@ -263,38 +310,36 @@ class PlatformClient:
         url = self.url(path)
         content = None if json_body is None else json.dumps(json_body, separators=(",", ":"))
         ctx = dict(platform=self.platform, method=method, path=path, request_id=request_id)
-        slot = await self._slots.get()
-        leaving = False   # whether any byte of the request may have been written
-
-        async def trace(event: str, info: Mapping[str, Any]) -> None:
-            nonlocal leaving
-            if event == _SEND_STARTED:
-                leaving = True
-                if on_wire is not None:
-                    on_wire()
-
+        await self._slots.acquire()
+        wire = _Wire(on_wire)
+        if not self._traced:
+            # An injected transport carries the request at once: it leaves when handed over.
+            wire.leaving = True
+            if on_wire is not None:
+                on_wire()
+        token = _WIRE.set(wire)
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
         try:
             self.counters.count(method)
             started = time.monotonic()
-            if self._traced:
-                extensions: dict[str, Any] | None = {"trace": trace}
-            else:
-                # An injected transport carries the request at once: it leaves when handed over.
-                extensions, leaving = None, True
-                if on_wire is not None:
-                    on_wire()
             try:
-                resp = await slot.request(method, url, content=content, headers=headers, extensions=extensions)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                raise errors.NotSent(f"connection failed: {_describe(exc)}", **ctx) from exc
-            except httpx.TimeoutException as exc:
-                cls: type[errors.TransportError] = errors.RequestTimeout if leaving else errors.NotSent
-                raise cls("no answer in time", **ctx) from exc
-            except (httpx.TransportError, ssl.SSLError, OSError) as exc:
-                cls = errors.TransportError if leaving else errors.NotSent
-                raise cls(f"connection failed: {_describe(exc)}", **ctx) from exc
+                resp = await self._client.request(method, url, content=content, headers=headers)
+            except asyncio.CancelledError:
+                if not self._closed or task is None:
+                    raise
+                task.uncancel()   # cancelled by aclose: the request failed, the caller goes on
+                raise _transport_error(ConnectionAbortedError(), wire.leaving)(
+                    "connection closed: the client was shut down", **ctx) from None
+            except (httpx.TransportError, aiohttp.ClientError, ssl.SSLError, OSError) as exc:
+                cls = _transport_error(exc, wire.leaving)
+                raise cls("no answer in time" if cls is errors.RequestTimeout else
+                          f"connection failed: {_describe(exc.__cause__ or exc)}", **ctx) from exc
         finally:
-            self._slots.put_nowait(slot)
+            _WIRE.reset(token)
+            self._inflight.discard(task)
+            self._slots.release()
         status = resp.status_code
         resp_headers = resp.headers
         corr = resp_headers.get("x-correlation-id")

@@ -3,7 +3,7 @@
 `reconciler sandbox serve`'s apps behind uvicorn with TLS from a throwaway CA (trustme) that
 requires a client certificate signed by it. The configuration names the CA bundle and the client
 certificate and key, as a user does for the real platforms: every request of a full apply and the
-no-change plan after it goes through httpx and httpcore with certificate verification on.
+no-change plan after it goes through httpx and its aiohttp transport with certificate verification on.
 """
 
 from __future__ import annotations

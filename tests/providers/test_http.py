@@ -1,4 +1,4 @@
-"""`PlatformClient` on the production transport (httpx over httpcore) against real loopback servers.
+"""`PlatformClient` on the production transport (httpx over httpx-aiohttp) against real loopback servers.
 
 The server below (`Server`) is an `asyncio.start_server` on 127.0.0.1 whose answers are scripted per
 test as exact raw bytes; it records the exact bytes of every request it read and how many

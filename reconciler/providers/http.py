@@ -146,8 +146,9 @@ def network_client(*, verify: ssl.SSLContext, timeout: float, max_connections: i
                    transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
     """The one place the transport is chosen: `transport` when one is injected (the in-process
     sandbox), else `httpx-aiohttp` (aiohttp's connection pool and C HTTP parser under httpx's API)
-    on the network, with the proxy variables of the environment honoured (HTTP(S)_PROXY, NO_PROXY). Chosen over httpx's own transport (httpcore) because it spends about half the CPU per
-    request, which paces a plan of thousands of reads on a small machine (README, Benchmarks).
+    on the network, with the proxy variables of the environment honoured (HTTP(S)_PROXY, NO_PROXY).
+    Chosen over httpx's own transport (httpcore) because it spends about half the CPU per request,
+    which paces a plan of thousands of reads on a small machine (README, Benchmarks).
     aiohttp's trace hooks say when a request has a connection to be written on (`on_wire`); its
     errors are classified from aiohttp's own exception (`_transport_error`), not from the
     adapter's mapping, which reports a connection closed after sending as a connect timeout."""

@@ -270,6 +270,7 @@ class PlatformClient:
                 # The credential expired or was revoked (a 401 means the request was not processed):
                 # renew it and repeat, however often it expires during a run, up to MAX_RENEWALS.
                 renewals += 1
+                attempt -= 1   # a renewal is not a retry: it does not use up `retries`
                 self.auth.invalidate(used)
                 log.info("%s %s: 401, renewing credentials (%d/%d)", method, path, renewals, MAX_RENEWALS)
                 continue
@@ -280,19 +281,15 @@ class PlatformClient:
                     return Response(404, exc.body, {}, request_id, exc.correlation_id)
                 raise
             except errors.PlatformError as exc:
+                if not idempotent and exc.temporary and not _refused_before_processing(exc):
+                    # Whether or not retries are left: the platform may hold the result.
+                    raise errors.OutcomeUnknown(
+                        f"no reliable answer to a non-idempotent request ({exc.message}); it may or may "
+                        "not have taken effect", platform=self.platform, method=method, path=path,
+                        request_id=request_id) from exc
                 if not exc.temporary or attempt > self.retries:
                     raise
                 reached = reached or not isinstance(exc, errors.NotSent)
-                if not idempotent:
-                    if isinstance(exc, errors.RateLimited | errors.ServerError) and exc.status in (429, 503):
-                        pass  # refused before processing: safe to repeat
-                    elif isinstance(exc, errors.NotSent):
-                        pass  # never left this machine
-                    else:
-                        raise errors.OutcomeUnknown(
-                            f"no reliable answer to a non-idempotent request ({exc.message}); it may or may "
-                            "not have taken effect", platform=self.platform, method=method, path=path,
-                            request_id=request_id) from exc
                 delay = self._delay(attempt, exc)
                 self.counters.retries += 1
                 log.info("%s %s: %s; retry %d/%d in %.2fs (X-Request-ID %s)", method, path, exc.message,
@@ -370,6 +367,13 @@ class PlatformClient:
         if status >= 500:
             raise errors.ServerError(f"HTTP {status}: {message}", **kw)
         raise errors.ClientError(f"HTTP {status}: {message}", **kw)
+
+
+def _refused_before_processing(exc: errors.PlatformError) -> bool:
+    """A temporary failure that leaves nothing done: no connection (nothing sent), or a 429/503."""
+    if isinstance(exc, errors.NotSent):
+        return True
+    return isinstance(exc, errors.RateLimited | errors.ServerError) and exc.status in (429, 503)
 
 
 def _describe(exc: BaseException) -> str:

@@ -613,3 +613,16 @@ def test_the_tls_context_always_verifies(pki: dict[str, Any]) -> None:
     ctx = http.tls_context(ca_bundle=pki["dir"] / "ca.pem", client_cert=pki["dir"] / "client.pem",
                            client_key=pki["dir"] / "client.key")
     assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname is True
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+def test_a_post_whose_answer_is_lost_is_outcome_unknown_even_with_no_retries_left(retries: int) -> None:
+    # Two expiries first (renewals do not use up retries), then the platform takes the POST and drops it.
+    async def go() -> None:
+        async with Server([UNAUTHORIZED, UNAUTHORIZED, DROP, OK]) as srv:
+            auth = CountingAuth()
+            with pytest.raises(errors.OutcomeUnknown):
+                await call(platform_client(srv, auth=auth, retries=retries), "POST", "tariffs", json_body={"a": 1})
+            assert auth.renewals == 2 and len(srv.requests) == 3
+
+    run(go())

@@ -35,6 +35,8 @@ class PlanRequest:
     providers: dict[str, Provider]
     targets: list[str] = field(default_factory=list)
     refresh: bool = True
+    # platform -> why it is not read even though `refresh` is on (its connection settings are not trusted)
+    skip_refresh: dict[str, str] = field(default_factory=dict)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
@@ -87,10 +89,13 @@ async def make_plan(req: PlanRequest) -> Plan:
                 prior[addr] = ResourceState(address=addr, platform_id=str(imp.id))
                 plan.state_sync.append(StateUpdate(op="put", address=addr, platform_id=str(imp.id)))
         prov.use_watermarks({a: w for a, w in req.state.watermarks.items() if a.startswith(name + ".")})
-        if req.refresh:
+        if req.refresh and name not in req.skip_refresh:
             live = await prov.read(desired, prior)
         else:
             live = prov.view_from_state(desired, prior)  # type: ignore[attr-defined]
+            if name in req.skip_refresh:
+                live.note = (f"{req.skip_refresh[name]}, so it was not read and no credential was sent to it; "
+                             "the plan compares the configuration with the state")
         return name, desired, prior, live
 
     try:
@@ -101,7 +106,8 @@ async def make_plan(req: PlanRequest) -> Plan:
     for name, desired, prior, live in results:
         prov = req.providers[name]
         plan.platforms.append(PlatformRefresh(platform=name, platform_type=prov.platform.type,
-                                              refreshed=req.refresh and not live.not_refreshed, reads=live.reads,
+                                              refreshed=req.refresh and name not in req.skip_refresh
+                                              and not live.not_refreshed, reads=live.reads,
                                               note=live.note))
         plan.diagnostics += [_pd(d) for d in live.diagnostics]
         plan.manual_actions += live.manual_actions

@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -278,10 +279,20 @@ def fetch_state(config: Path, state_file: Path | None, branch: str | None, remot
             raise DiagnosticError.single(f"reading the state from {remote}/{name}: {exc}") from None
         here = path.read_bytes() if path.is_file() else None
         lineage, serial = _ids(raw)
-        if raw is None and here is not None:
-            raise DiagnosticError.single(
-                f"{rel} is in the checked-out commit but not at the tip of {name} ({tip[:12]})",
-                detail="Someone removed the state from the branch; nothing is applied until it is restored.")
+        if raw is None:
+            try:
+                committed = git.show("HEAD", rel)
+            except gitmod.GitError:
+                committed = None
+            if committed is not None:
+                raise DiagnosticError.single(
+                    f"{rel} is in the checked-out commit but not at the tip of {name} ({tip[:12]})",
+                    detail="Someone removed the state from the branch; nothing is applied until it is restored.")
+            if here is not None:   # left by an earlier run on this runner, never recorded on the branch
+                aside = path.with_name(f"{path.name}.unrecorded-{int(time.time())}")
+                os.replace(path, aside)
+                console.out(f"Moved {path.name}, which the branch does not have, aside to {aside.name}.")
+                here = None
         if raw is not None and raw != here:
             old_lineage, old_serial = _ids(here)
             tmp = path.with_name(path.name + ".fetching")

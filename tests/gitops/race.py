@@ -77,7 +77,10 @@ def _figures(kind: str, data: Path) -> tuple[int, int, int]:
         if r["method"] == "POST" and r["path"].rstrip("/").endswith("tariffs") and r["status"] < 300:
             body = r["body"] if isinstance(r["body"], dict) else {}
             posts[(body.get("connector_id"), body.get("order_number"))] += 1
-    return sum(posts.values()), len(posts), len(posts)
+    from reconciler.sandbox import sec_catalogue
+
+    held = sum(len(c["tariffs"]) for st in sec_catalogue.read(data) for e in st["evses"] for c in e["connectors"])
+    return sum(posts.values()), len(posts), held
 
 
 def race(kind: str, root: Path, *, interleaved: bool, action_file: Path = ACTION) -> Figures:
@@ -128,8 +131,8 @@ def race(kind: str, root: Path, *, interleaved: bool, action_file: Path = ACTION
         tip = checkout("tip", "origin/main")
         final = subprocess.run(["reconciler", "plan", "config", "--detailed-exitcode", "--no-color"], cwd=tip,
                                env={**_env_path(), **env}, capture_output=True, text=True, timeout=300)
-        sent, distinct, stored = _figures(kind, data)
-        return Figures(sent=sent, distinct=distinct, stored=stored, final_plan=final.returncode, runs=runs)
+    sent, distinct, stored = _figures(kind, data)   # the simulators are stopped: their files are complete
+    return Figures(sent=sent, distinct=distinct, stored=stored, final_plan=final.returncode, runs=runs)
 
 
 def _env_path() -> dict[str, str]:

@@ -57,6 +57,10 @@ class Repo:
                     "HOME": str(self.root), "GITHUB_SHA": git(self.workspace, "rev-parse", "HEAD").strip()}
         if event_name == "push":
             inputs = {"require-review": "false", **inputs}   # a direct push (no pull request) unless told
+        if event and "pull_request" in event and "sha" not in event["pull_request"]["base"]:
+            base_sha = git(self.workspace, "rev-parse", "origin/main").strip()
+            event = {**event, "pull_request": {**event["pull_request"],
+                                               "base": {**event["pull_request"]["base"], "sha": base_sha}}}
         return run_action({"config": "config", "install": "false", **inputs}, workspace=self.workspace,
                           runner_temp=self.root / f"runner-temp-{n}", event_name=event_name, event=event,
                           env={**base_env, **(env or {})}, token=TOKEN)

@@ -214,3 +214,25 @@ def test_a_pull_request_that_keeps_the_connection_reads_the_platform(repo: Repo)
     doc = json.loads(Path(result.outputs["plan-json"]).read_text())
     assert doc["platforms"][0]["refreshed"] is True
     assert "Connection settings come from the base commit" in result.output
+
+
+def test_settle_imports_and_records_the_state_like_an_apply(repo: Repo) -> None:
+    settled = repo.run("workflow_dispatch", {}, n=1, command="settle",
+                       settle="import siem.tariff.dc-rapida DC-RAPIDA-01")
+    assert settled.code == 0, settled.output
+    assert "Imported siem.tariff.dc-rapida as 'DC-RAPIDA-01'" in settled.output
+    assert "Recorded the state: config/reconciler.state.json on main" in settled.output
+    shown = json.loads(git(repo.origin, "show", "main:config/reconciler.state.json"))
+    assert shown["resources"]["siem.tariff.dc-rapida"]["platform_id"] == "DC-RAPIDA-01"
+    assert git(repo.origin, "log", "--format=%an", "main").splitlines()[0] == "github-actions[bot]"
+    assert Path(settled.outputs["state-file"]).is_file()
+
+
+def test_settle_runs_only_the_manual_actions(repo: Repo) -> None:
+    refused = repo.run("workflow_dispatch", {}, n=1, command="settle", settle="state rm siem.tariff.dc-rapida")
+    assert refused.code == 1
+    assert "--action must start with one of: import, state forget-pending, medido resolve" in refused.output
+    sneaky = repo.run("workflow_dispatch", {}, n=2, command="settle",
+                      settle="import siem.tariff.dc-rapida X --state /tmp/elsewhere.json")
+    assert sneaky.code == 1 and "must not name --config or --state" in sneaky.output
+    assert git(repo.origin, "log", "--format=%s", "main").splitlines() == ["configuration"]

@@ -17,7 +17,6 @@ from reconciler.engine import differ, review
 from reconciler.plans.model import (
     Action,
     Plan,
-    PlanDiagnostic,
     PlatformRefresh,
     ResourceChange,
     StateUpdate,
@@ -39,12 +38,6 @@ class PlanRequest:
     # platform -> why it is not read even though `refresh` is on (its connection settings are not trusted)
     skip_refresh: dict[str, str] = field(default_factory=dict)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-
-
-def _pd(d: Diagnostic) -> PlanDiagnostic:
-    return PlanDiagnostic(severity=d.severity.value, summary=d.summary, detail=d.detail or None,
-                          address=d.address, file=d.file, line=d.line, field=d.field, code=d.code,
-                          params=dict(d.params))
 
 
 def validate(config: models.Config, providers: dict[str, Provider]) -> list[Diagnostic]:
@@ -99,7 +92,7 @@ async def make_plan(req: PlanRequest) -> Plan:
     plan = Plan(tool_version=__version__, created_at=req.now, config_root=str(req.config.root),
                 config_digest=req.config.digest, state_path=req.state_path, state_lineage=req.state.lineage,
                 state_serial=req.state.serial, targets=list(req.targets), refresh=req.refresh)
-    plan.diagnostics += [_pd(d) for d in diags if d.severity is not Severity.ERROR]
+    plan.diagnostics += [d for d in diags if d.severity is not Severity.ERROR]
     imports = {imp.to: imp for imp in req.config.imports}
 
     async def one(name: str, prov: Provider) -> tuple[str, dict[str, Desired], dict[str, ResourceState], LiveView]:
@@ -110,9 +103,9 @@ async def make_plan(req: PlanRequest) -> Plan:
                 if addr not in desired:
                     # Binding an object the configuration does not declare would only plan its removal.
                     ref = imp.source("to")
-                    plan.diagnostics.append(PlanDiagnostic(
-                        severity="warning", address=addr, file=ref.file or None, line=ref.line, field=ref.path,
-                        summary=f"the import block for {addr} is ignored: the configuration does not declare it"))
+                    plan.diagnostics.append(Diagnostic.warning(
+                        f"the import block for {addr} is ignored: the configuration does not declare it",
+                        address=addr, file=ref.file or None, line=ref.line, field=ref.path))
                     continue
                 prior[addr] = ResourceState(address=addr, platform_id=str(imp.id))
                 plan.state_sync.append(StateUpdate(op="put", address=addr, platform_id=str(imp.id)))
@@ -137,7 +130,7 @@ async def make_plan(req: PlanRequest) -> Plan:
                                               refreshed=req.refresh and name not in req.skip_refresh
                                               and not live.not_refreshed, reads=live.reads,
                                               note=live.note))
-        plan.diagnostics += [_pd(d) for d in live.diagnostics]
+        plan.diagnostics += live.diagnostics
         plan.manual_actions += live.manual_actions
         seen_diags, seen_manual = len(live.diagnostics), len(live.manual_actions)
         diffs: list[ObjectDiff] = []
@@ -145,9 +138,9 @@ async def make_plan(req: PlanRequest) -> Plan:
             kind = addr.split(".", 2)[1]
             d, p = desired.get(addr), prior.get(addr)
             if d is not None and p is not None and p.status == "removed":
-                plan.diagnostics.append(PlanDiagnostic(
-                    severity="error", address=addr, file=(d.source or "").rsplit(":", 1)[0] or None,
-                    summary=f"{addr} was removed earlier and OCPI forbids reusing an EVSE uid",
+                plan.diagnostics.append(Diagnostic.error(
+                    f"{addr} was removed earlier and OCPI forbids reusing an EVSE uid",
+                    address=addr, file=(d.source or "").rsplit(":", 1)[0] or None,
                     detail="Give this EVSE a new uid. If the removal never reached the platform, drop the "
                            f"tombstone with: reconciler state rm {addr}"))
                 continue
@@ -168,7 +161,7 @@ async def make_plan(req: PlanRequest) -> Plan:
         plan.changes += planned
         plan.reference_costs += review.price_sessions(req.config, prov, planned, desired, prior, live, req.now)
         # Planning may find more (an object to bind first, a field the platform cannot clear).
-        plan.diagnostics += [_pd(d) for d in live.diagnostics[seen_diags:]]
+        plan.diagnostics += live.diagnostics[seen_diags:]
         plan.manual_actions += live.manual_actions[seen_manual:]
         plan.state_sync += live.state_sync
         _prevent_destroy(plan, desired, prior)
@@ -186,10 +179,9 @@ def _prevent_destroy(plan: Plan, desired: dict[str, Desired], prior: dict[str, R
             continue
         d, p = desired.get(c.address), prior.get(c.address)
         if (d is not None and d.prevent_destroy) or (p is not None and p.prevent_destroy):
-            plan.diagnostics.append(PlanDiagnostic(
-                severity="error", address=c.address,
-                summary=f"{c.address} has lifecycle.prevent_destroy and this plan would "
-                        f"{'replace' if c.action is Action.REPLACE else 'remove'} it",
+            plan.diagnostics.append(Diagnostic.error(
+                f"{c.address} has lifecycle.prevent_destroy and this plan would "
+                f"{'replace' if c.action is Action.REPLACE else 'remove'} it", address=c.address,
                 detail="Put the object back in the configuration, or set prevent_destroy: false and apply that "
                        "first, to allow it."))
 

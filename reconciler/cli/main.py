@@ -22,7 +22,7 @@ from reconciler import __version__
 from reconciler.cli import console, runtime
 from reconciler.cli import github as github_cli
 from reconciler.cli import medido as medido_cli
-from reconciler.config import loader, secrets
+from reconciler.config import connections, loader, secrets
 from reconciler.core import gcpause
 from reconciler.core.addresses import Address
 from reconciler.core.diagnostics import Diagnostic, DiagnosticError
@@ -116,7 +116,7 @@ def validate(config: Path, without_credentials: bool, color: bool | None) -> Non
 
 # --- plan ---------------------------------------------------------------------------------------
 def _make_plan(session: runtime.Session, state: State, targets: list[str], refresh: bool,
-               allow_mass_recreate: bool = False) -> Plan:
+               allow_mass_recreate: bool = False, skip_refresh: dict[str, str] | None = None) -> Plan:
     """The plan for `state` (read under the lock; the planner never changes it)."""
     for t in targets:
         try:
@@ -125,7 +125,7 @@ def _make_plan(session: runtime.Session, state: State, targets: list[str], refre
             raise DiagnosticError.single(str(exc), field="--target") from None
     req = planner.PlanRequest(config=session.config, state=state, state_path=session.store.location,
                               providers=session.providers, targets=targets, refresh=refresh,
-                              allow_mass_recreate=allow_mass_recreate)
+                              allow_mass_recreate=allow_mass_recreate, skip_refresh=skip_refresh or {})
     the_plan = session.run(lambda: planner.make_plan(req))
     commit, run_url = context.plan_source(session.config.root)
     the_plan.source = PlanSource(commit=commit, run_url=run_url)
@@ -147,26 +147,40 @@ def _make_plan(session: runtime.Session, state: State, targets: list[str], refre
               help="Language of the --markdown comment.")
 @click.option("--allow-mass-recreate", is_flag=True,
               help="Plan even when most applied objects read as absent (re-creating them).")
+@click.option("--connections-from", "connections_from", type=click.Path(path_type=Path), default=None,
+              metavar="BASE_DIR",
+              help="The same configuration as the base branch has it (a pull request's plan): a platform whose "
+                   "url, credentials or certificate files differ there, or that it lacks, is not read.")
 @lock_timeout_option
 @color_option
 @guarded
 def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: bool, markdown_file: Path | None,
          targets: tuple[str, ...], detailed_exitcode: bool, refresh: bool, json_file: Path | None, lang: str,
-         allow_mass_recreate: bool, lock_timeout: str, color: bool | None) -> None:
+         allow_mass_recreate: bool, connections_from: Path | None, lock_timeout: str, color: bool | None) -> None:
     """Refresh, diff and print what apply would do."""
+    base_cfg, base_error = None, None
+    if connections_from is not None and refresh:
+        base_cfg, base_error = _base_config(connections_from)
     # Without a refresh nothing talks to the platforms, so missing credentials (a pull request from
     # a fork, a laptop without secrets) are only a warning.
     wait = runtime.parse_duration(lock_timeout)
     offline = contextlib.nullcontext() if refresh else secrets.optional_credentials(
         "not needed: this plan does not read the platforms (--no-refresh)")
-    with offline, runtime.Session.open(config, state_file, prefetch=refresh) as session, \
+    # With --connections-from nothing is read before the comparison (no prefetch).
+    prefetch = refresh and connections_from is None
+    with offline, runtime.Session.open(config, state_file, prefetch=prefetch) as session, \
             session.store.lock("plan", wait) as handle:
         _announce(handle)
         if out_file is not None and not session.store.exists():
             # A plan made on an empty state fixes the lineage, so a saved plan can never be applied twice.
             session.store.write(session.store.load())
+        skip = connections.changed(session.config, base_cfg, base_error) \
+            if connections_from is not None and refresh else {}
+        for name, why in skip.items():
+            console.out(f"Platform '{name}' is not read: {why}.", err=True)
         with gcpause.paused():
-            the_plan = _make_plan(session, session.store.load(), list(targets), refresh, allow_mass_recreate)
+            the_plan = _make_plan(session, session.store.load(), list(targets), refresh, allow_mass_recreate,
+                                  skip)
     doc = jsonout.plan_document(the_plan)
     runtime.keep_until_exit(the_plan, doc)
     if as_json:
@@ -175,7 +189,9 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
         console.out(text.render(doc, color=console.use_color(sys.stdout, color)), nl=False)
     # Both are for people (the pull-request comment, a review tool): blanked like the console.
     if markdown_file is not None:
-        markdown_file.write_text(redact(markdown.render(doc, lang=lang)), encoding="utf-8")
+        markdown_file.write_text(redact(markdown.render(doc, lang=lang,
+                                                        limit=markdown.GITHUB_LIMIT - markdown.RESULT_ROOM)),
+                                 encoding="utf-8")
     if json_file is not None:
         json_file.write_text(redact(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n", encoding="utf-8")
     if the_plan.errors:
@@ -187,6 +203,18 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
             console.out(f"\nSaved the plan to {out_file}. To apply exactly these actions: reconciler apply {out_file}")
     if detailed_exitcode and the_plan.summary.has_changes:
         raise ExitCode(2)
+
+
+def _base_config(path: Path) -> tuple[Any, str | None]:
+    """The base branch's configuration (credentials optional: only its settings are compared)."""
+    if not path.exists():
+        return None, None
+    try:
+        with secrets.optional_credentials("only compared with this pull request's settings"):
+            return runtime.load_config(path), None
+    except DiagnosticError as exc:
+        first = exc.diagnostics[0] if exc.diagnostics else None
+        return None, (first.summary if first else "invalid")
 
 
 # --- apply --------------------------------------------------------------------------------------

@@ -36,6 +36,8 @@ class PlanRequest:
     targets: list[str] = field(default_factory=list)
     refresh: bool = True
     allow_mass_recreate: bool = False
+    # platform -> why it is not read even though `refresh` is on (its connection settings are not trusted)
+    skip_refresh: dict[str, str] = field(default_factory=dict)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
@@ -109,10 +111,13 @@ async def make_plan(req: PlanRequest) -> Plan:
                 prior[addr] = ResourceState(address=addr, platform_id=str(imp.id))
                 plan.state_sync.append(StateUpdate(op="put", address=addr, platform_id=str(imp.id)))
         prov.use_watermarks({a: w for a, w in req.state.watermarks.items() if a.startswith(name + ".")})
-        if req.refresh:
+        if req.refresh and name not in req.skip_refresh:
             live = await prov.read(desired, prior)
         else:
             live = prov.view_from_state(desired, prior)  # type: ignore[attr-defined]
+            if name in req.skip_refresh:
+                live.note = (f"{req.skip_refresh[name]}, so it was not read and no credential was sent to it; "
+                             "the plan compares the configuration with the state")
         return name, desired, prior, live
 
     try:
@@ -123,12 +128,13 @@ async def make_plan(req: PlanRequest) -> Plan:
 
     for name, desired, prior, live in results:
         prov = req.providers[name]
-        if req.refresh and not req.allow_mass_recreate:
+        if req.refresh and not req.allow_mass_recreate and name not in req.skip_refresh:
             guard = mass_absence(name, prior, live)
             if guard is not None:
                 plan.diagnostics.append(guard)
         plan.platforms.append(PlatformRefresh(platform=name, platform_type=prov.platform.type,
-                                              refreshed=req.refresh and not live.not_refreshed, reads=live.reads,
+                                              refreshed=req.refresh and name not in req.skip_refresh
+                                              and not live.not_refreshed, reads=live.reads,
                                               note=live.note))
         plan.diagnostics += live.diagnostics
         plan.manual_actions += live.manual_actions

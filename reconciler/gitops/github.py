@@ -1,4 +1,10 @@
-"""The GitHub REST API calls reconciler makes: find, create and edit the one sticky plan comment.
+"""The GitHub REST API calls reconciler makes: the one sticky plan comment, the pull request of a
+merge commit, and the drift issue of a configuration.
+
+    GET   {api}/repos/{owner}/{repo}/commits/{sha}/pulls                  the pull request merged as sha
+    GET   {api}/repos/{owner}/{repo}/issues?labels=L&state=all            issues (pull requests filtered out)
+    POST  {api}/repos/{owner}/{repo}/issues                              {"title", "body", "labels"} -> 201
+    PATCH {api}/repos/{owner}/{repo}/issues/{number}                     {"body"} / {"state": "closed"}
 
 Issue comments (a pull request is an issue):
     GET   {api}/repos/{owner}/{repo}/issues/{number}/comments?per_page=100   pages linked by `Link: rel="next"`
@@ -108,6 +114,42 @@ class GitHub:
         data = resp.body if isinstance(resp.body, dict) else {}
         return Upserted(created=created, id=int(data.get("id") or (existing or {}).get("id") or 0),
                         url=str(data.get("html_url") or ""))
+
+
+    async def edit_comment(self, repo: str, comment_id: int, body: str) -> None:
+        await self._call(f"editing comment {comment_id} on {repo}", "PATCH", f"repos/{repo}/issues/comments/{comment_id}",
+                         {"body": body})
+
+    async def pulls_for_commit(self, repo: str, sha: str) -> list[dict[str, Any]]:
+        """The pull requests GitHub associates with a commit (for a merge commit: the merged one)."""
+        resp = await self._call(f"finding the pull request of commit {sha[:12]}", "GET",
+                                f"repos/{repo}/commits/{sha}/pulls?per_page={PER_PAGE}")
+        return [p for p in resp.body if isinstance(p, dict)] if isinstance(resp.body, list) else []
+
+    async def find_issue(self, repo: str, label: str, marker: str) -> dict[str, Any] | None:
+        """The open or closed issue with `label` whose body holds `marker` (newest first), every page."""
+        path = f"repos/{repo}/issues?labels={label}&state=all&sort=created&direction=desc&per_page={PER_PAGE}"
+        for _ in range(MAX_PAGES):
+            resp = await self._call(f"listing the issues labelled {label} in {repo}", "GET", path)
+            if not isinstance(resp.body, list):
+                raise GitHubError(f"listing the issues of {repo}: expected a list, got {type(resp.body).__name__}")
+            for issue in resp.body:
+                if isinstance(issue, dict) and "pull_request" not in issue and marker in str(issue.get("body") or ""):
+                    return issue
+            found = _NEXT.search(resp.headers.get("link") or "")
+            if found is None:
+                return None
+            path = self._same_origin(found.group(1))
+        raise GitHubError(f"{repo} has more than {MAX_PAGES * PER_PAGE} issues labelled {label}; stopped looking")
+
+    async def create_issue(self, repo: str, title: str, body: str, labels: list[str]) -> dict[str, Any]:
+        resp = await self._call(f"opening an issue in {repo}", "POST", f"repos/{repo}/issues",
+                                {"title": title, "body": body, "labels": labels})
+        return resp.body if isinstance(resp.body, dict) else {}
+
+    async def edit_issue(self, repo: str, number: int, **fields: Any) -> dict[str, Any]:
+        resp = await self._call(f"editing issue {repo}#{number}", "PATCH", f"repos/{repo}/issues/{number}", fields)
+        return resp.body if isinstance(resp.body, dict) else {}
 
 
 def _hint(exc: errors.PlatformError) -> str:

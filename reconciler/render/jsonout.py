@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from reconciler.plans import digest
 from reconciler.plans.model import Plan
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "plan.schema.json"
@@ -23,6 +24,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     summary = plan.summarise()
     doc["summary"] = summary.model_dump(mode="json")
     doc["has_changes"] = summary.has_changes
+    doc["digest"] = digest.plan_digest(doc)
     return doc
 
 
@@ -34,6 +36,10 @@ def schema() -> dict[str, Any]:
                           "HTTP requests apply will send (paths relative to the platform's base URL; "
                           "`last_updated` values are stamped again at send time).")
     sch.setdefault("properties", {})["has_changes"] = {"type": "boolean"}
+    sch["properties"]["digest"] = {
+        "type": "string", "pattern": "^sha256:[0-9a-f]{64}$",
+        "description": "sha256 of the changes (addresses, actions, request bodies without last_updated; canonical "
+                       "JSON): what a review approved. The action compares it with the plan made at merge."}
     return sch
 
 

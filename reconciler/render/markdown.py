@@ -15,15 +15,22 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
+from reconciler.plans import digest as digest_mod
 from reconciler.render import i18n
 from reconciler.render import values as fmt
 from reconciler.tariffs import review as tariff_review
 from reconciler.tariffs import schedule
 
 MARKER = "<!-- reconciler-plan -->"
+REVIEWED = "<!-- reconciler-reviewed "   # + JSON {"digest", "changes"?} + " -->": what this comment showed
+RESULT = "<!-- reconciler-result -->"    # the apply-on-merge result appended below the reviewed plan
+RESULT_ROOM = 8000                        # room kept in a comment for that result
+PER_CHANGE_BUDGET = 16_000                # the per-change hashes are kept when they fit in this
+_REVIEWED_RE = re.compile(re.escape(REVIEWED) + r"(\{.*?\}) -->", re.S)
 GITHUB_LIMIT = 65536
 SUMMARY_LIMIT = 1_000_000   # GitHub's job summary takes 1 MiB per step
 LARGE_PRICE_CHANGE_PCT = 10.0
@@ -324,6 +331,31 @@ def _details(ch: dict[str, Any], children: list[dict[str, Any]], lang: str = "en
     return "\n".join(lines)
 
 
+def reviewed_marker(doc: dict[str, Any]) -> str:
+    """The hidden record of what this comment shows: the plan digest, and the per-change hashes when
+    they fit (so that a later plan can say which addresses differ)."""
+    record: dict[str, Any] = {"digest": doc.get("digest") or digest_mod.plan_digest(doc)}
+    changes = digest_mod.per_change(doc)
+    if len(json.dumps(changes)) <= PER_CHANGE_BUDGET:
+        record["changes"] = changes
+    else:
+        record["count"] = len(changes)
+    text = json.dumps(record, separators=(",", ":"), sort_keys=True).replace(">", "\\u003e")
+    return f"\n{REVIEWED}{text} -->"
+
+
+def read_reviewed(body: str) -> dict[str, Any] | None:
+    """The record `reviewed_marker` wrote into a comment, or None."""
+    found = _REVIEWED_RE.search(body)
+    if found is None:
+        return None
+    try:
+        record = json.loads(found.group(1))
+    except json.JSONDecodeError:
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("digest"), str) else None
+
+
 def _provenance(doc: dict[str, Any], lang: str) -> list[str]:
     """`commit 1a2b3c4 · [run](…) · made 2026-12-04 02:41 UTC`: what the reviewer is reading."""
     source = doc.get("source") or {}
@@ -364,8 +396,8 @@ def render(doc: dict[str, Any], *, full_plan_hint: str | None = None, limit: int
     i18n.check(lang)
     if threshold is None:
         threshold = (doc.get("policy") or {}).get("max_price_change_pct") or LARGE_PRICE_CHANGE_PCT
-    head = [MARKER, f"## {i18n.text(lang, 'title')}: {i18n.summary(lang, doc.get('summary') or {})}", "",
-            *_provenance(doc, lang)]
+    head = [MARKER + reviewed_marker(doc), f"## {i18n.text(lang, 'title')}: {i18n.summary(lang, doc.get('summary') or {})}",
+            "", *_provenance(doc, lang)]
     parts: list[str] = []
     if not doc.get("refresh", True):
         parts.append(f"> {i18n.text(lang, 'not_refreshed')}\n")

@@ -53,10 +53,10 @@ def parse_outputs(text: str) -> dict[str, str]:
 
 def run_action(inputs: dict[str, str], *, workspace: Path, runner_temp: Path, event_name: str,
                event: dict[str, Any] | None = None, env: dict[str, str] | None = None,
-               token: str = "ghs_fake", action_path: Path = ROOT) -> Run:
+               token: str = "ghs_fake", action_path: Path = ROOT, action_file: Path = ACTION) -> Run:
     import json
 
-    action = yaml.safe_load(ACTION.read_text())
+    action = yaml.safe_load(action_file.read_text())
     values = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
     values.update(inputs)
     runner_temp.mkdir(parents=True, exist_ok=True)

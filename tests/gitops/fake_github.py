@@ -1,8 +1,10 @@
-"""A fake of the GitHub REST API's issue comments, served by tests on 127.0.0.1 (or via ASGITransport).
+"""A fake of the GitHub REST API, served by tests on 127.0.0.1 (or via ASGITransport): issue comments,
+the pull requests of a commit (`GET /repos/{o}/{r}/commits/{sha}/pulls`) and issues (list by label
+and state, create, PATCH body/state/title).
 
-It keeps comments per pull request, pages them 100 at a time with a `Link: rel="next"` header as
-GitHub does, checks `Authorization: Bearer <token>`, records every request, and can be told to
-answer the next calls with an error status.
+It keeps comments per pull request, pages them (and issues) 100 at a time with a `Link: rel="next"`
+header as GitHub does, checks `Authorization: Bearer <token>`, records every request, and can be
+told to answer the next calls with an error status.
 """
 
 from __future__ import annotations
@@ -24,7 +26,24 @@ class FakeGitHub:
     requests: list[dict[str, Any]] = field(default_factory=list)
     fail_next: list[tuple[str, int]] = field(default_factory=list)   # (method, status), once each
     refuse: dict[str, int] = field(default_factory=dict)             # method -> status, every time
+    pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)   # commit sha -> its pull requests
+    issues: list[dict[str, Any]] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1001))
+
+    def merged(self, sha: str, number: int) -> None:
+        """Pull request `number` was merged as commit `sha`."""
+        self.pulls.setdefault(sha, []).append({"number": number, "state": "closed", "merge_commit_sha": sha,
+                                               "merged_at": "2026-01-01T00:00:00Z"})
+
+    def _page(self, request: Request, items: list[dict[str, Any]]) -> Response:
+        per_page = int(request.query_params.get("per_page", 30))
+        page = int(request.query_params.get("page", 1))
+        chunk = items[(page - 1) * per_page: page * per_page]
+        headers = {}
+        if page * per_page < len(items):
+            nxt = request.url.include_query_params(page=page + 1)
+            headers["link"] = f'<{nxt}>; rel="next"'
+        return JSONResponse(chunk, headers=headers)
 
     def seed(self, number: int, bodies: list[str], user: str = "someone") -> None:
         for body in bodies:
@@ -54,19 +73,33 @@ class FakeGitHub:
                 del self.fail_next[i]
                 return JSONResponse({"message": "Resource not accessible by integration"}, status_code=status)
         parts = request.url.path.strip("/").split("/")
+        if parts[3:4] == ["commits"] and parts[-1] == "pulls" and request.method == "GET":
+            return JSONResponse(self.pulls.get(parts[4], []))
+        if parts[3:] == ["issues"]:
+            if request.method == "GET":
+                labels = set(filter(None, request.query_params.get("labels", "").split(",")))
+                state = request.query_params.get("state", "open")
+                found = [i for i in reversed(self.issues) if labels <= {lb["name"] for lb in i["labels"]}
+                         and state in ("all", i["state"])]
+                return self._page(request, found)
+            number = next(self._ids)
+            issue = {"number": number, "title": body["title"], "body": body.get("body", ""), "state": "open",
+                     "labels": [{"name": n} for n in body.get("labels", [])],
+                     "html_url": f"https://github.example/o/r/issues/{number}"}
+            self.issues.append(issue)
+            return JSONResponse(issue, status_code=201)
+        if parts[3:4] == ["issues"] and len(parts) == 5 and parts[4].isdigit() and request.method == "PATCH":
+            for issue in self.issues:
+                if issue["number"] == int(parts[4]):
+                    issue.update({k: v for k, v in body.items() if k in ("title", "body", "state", "state_reason")})
+                    return JSONResponse(issue)
+            return JSONResponse({"message": "Not Found"}, status_code=404)
         # repos/{owner}/{repo}/issues/{number}/comments  |  repos/{owner}/{repo}/issues/comments/{id}
         if parts[3:4] == ["issues"] and parts[-1] == "comments" and parts[4].isdigit():
             number = int(parts[4])
             items = self.comments.setdefault(number, [])
             if request.method == "GET":
-                per_page = int(request.query_params.get("per_page", 30))
-                page = int(request.query_params.get("page", 1))
-                chunk = items[(page - 1) * per_page: page * per_page]
-                headers = {}
-                if page * per_page < len(items):
-                    nxt = request.url.include_query_params(page=page + 1)
-                    headers["link"] = f'<{nxt}>; rel="next"'
-                return JSONResponse(chunk, headers=headers)
+                return self._page(request, items)
             comment = self._comment(number, body["body"], "github-actions[bot]")
             items.append(comment)
             return JSONResponse(comment, status_code=201)

@@ -54,7 +54,13 @@ class Repo:
     def run(self, event_name: str, event: dict | None = None, n: int = 0, env: dict[str, str] | None = None,
             **inputs: str) -> Run:
         base_env = {"GITHUB_API_URL": self.api, "SIEM_API_KEY": SECRET, "GITHUB_REF_NAME": "main",
-                    "HOME": str(self.root)}
+                    "HOME": str(self.root), "GITHUB_SHA": git(self.workspace, "rev-parse", "HEAD").strip()}
+        if event_name == "push":
+            inputs = {"require-review": "false", **inputs}   # a direct push (no pull request) unless told
+        if event and "pull_request" in event and "sha" not in event["pull_request"]["base"]:
+            base_sha = git(self.workspace, "rev-parse", "origin/main").strip()
+            event = {**event, "pull_request": {**event["pull_request"],
+                                               "base": {**event["pull_request"]["base"], "sha": base_sha}}}
         return run_action({"config": "config", "install": "false", **inputs}, workspace=self.workspace,
                           runner_temp=self.root / f"runner-temp-{n}", event_name=event_name, event=event,
                           env={**base_env, **(env or {})}, token=TOKEN)
@@ -125,6 +131,7 @@ def test_spanish_comment_and_no_changes(repo: Repo) -> None:
 
 def test_fork_pull_request_plans_from_the_state_without_commenting(repo: Repo) -> None:
     assert repo.run("push", {}, n=1, command="apply").code == 0
+    repo.github.requests.clear()
     repo.edit("tariffs.yaml", "price: 2000", "price: 2100")
     result = repo.run("pull_request", FORK_PR, n=2, env={"SIEM_API_KEY": ""})
     assert result.code == 0, result.output
@@ -184,7 +191,9 @@ def test_push_applies_and_commits_the_state_back(repo: Repo) -> None:
     assert log.splitlines()[0] == "reconciler: record the applied state|github-actions[bot]"
     shown = json.loads(git(repo.origin, "show", "main:config/reconciler.state.json"))
     assert "siem.tariff.dc-rapida" in shown["resources"]
-    assert repo.github.requests == []
+    # the one API call: which pull request merged this commit (none: a direct push, applied as told)
+    assert [(r["method"], r["path"]) for r in repo.github.requests] == [
+        ("GET", f"/repos/o/r/commits/{git(repo.workspace, 'rev-parse', 'HEAD').strip()}/pulls")]
     again = repo.run("push", {}, n=2)
     assert again.code == 0 and "The state did not change." in again.output
     assert again.outputs["has-changes"] == "false"

@@ -51,9 +51,19 @@ def test_no_expression_inside_run_scripts_and_minimal_permissions() -> None:
         assert flow["permissions"] == {}
         assert "concurrency" in flow
         for job in flow["jobs"].values():
-            assert set(job["permissions"]) <= {"contents", "pull-requests"}
+            assert set(job["permissions"]) <= {"contents", "pull-requests", "issues"}
             for step in job["steps"]:
                 assert "run" not in step   # everything happens inside the action
+
+
+def test_the_team_workflows_are_linted() -> None:
+    assert {p.name for p in WORKFLOWS} >= {"plan.yml", "apply.yml", "settle.yml", "drift.yml"}
+    flows = {p.name: yaml.safe_load(p.read_text()) for p in WORKFLOWS}
+    # settle changes the state: it queues behind the apply, in the same concurrency group
+    assert flows["settle.yml"]["concurrency"]["group"] == flows["apply.yml"]["concurrency"]["group"]
+    assert flows["settle.yml"]["concurrency"]["cancel-in-progress"] is False
+    assert flows["drift.yml"][True]["schedule"][0]["cron"]   # `on:` parses as True in YAML 1.1
+    assert flows["drift.yml"]["jobs"]["drift"]["permissions"] == {"contents": "read", "issues": "write"}
 
 
 def test_pre_commit_hook_runs_validate() -> None:

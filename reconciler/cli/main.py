@@ -12,6 +12,7 @@ import gc
 import json
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,7 @@ from reconciler.core.diagnostics import Diagnostic, DiagnosticError
 from reconciler.engine import executor, planner, review
 from reconciler.plans import planfile
 from reconciler.plans.model import Plan
+from reconciler.providers.base import command_line
 from reconciler.render import i18n, jsonout, markdown, text
 from reconciler.state import lock as lock_mod
 from reconciler.state import pending as pending_mod
@@ -80,7 +82,7 @@ def cli() -> None:
 
 # --- validate -----------------------------------------------------------------------------------
 @cli.command()
-@click.argument("config", type=click.Path(path_type=Path), default=".")
+@click.argument("config", metavar="[DIR]", type=click.Path(path_type=Path), default=".")
 @click.option("--without-credentials", is_flag=True,
               help="Missing platform credentials are warnings (a pre-commit hook, a CI job without secrets).")
 @color_option
@@ -118,13 +120,14 @@ def _plan_errors(plan: Plan) -> list[Diagnostic]:
 
 
 @cli.command()
-@click.argument("config", type=click.Path(path_type=Path), default=".")
+@click.argument("config", metavar="[DIR]", type=click.Path(path_type=Path), default=".")
 @state_option
 @click.option("--out", "out_file", type=click.Path(path_type=Path), help="Save the plan for `apply FILE`.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schemas/plan.schema.json).")
 @click.option("--markdown", "markdown_file", type=click.Path(path_type=Path), help="Write a pull-request comment.")
 @click.option("--target", "targets", multiple=True, help="Limit the plan to these addresses (and what they need).")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when there are changes or manual actions, 0 when the platforms match.")
 @click.option("--refresh/--no-refresh", default=True, help="Read the platforms first (default) or trust the state.")
 @click.option("--json-file", "json_file", type=click.Path(path_type=Path),
               help="Also write the plan as JSON (schemas/plan.schema.json) to this file.")
@@ -165,7 +168,8 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
         planfile.write(the_plan, out_file)
         if not as_json:
             console.out(f"\nSaved the plan to {out_file}. To apply exactly these actions: reconciler apply {out_file}")
-    if detailed_exitcode and the_plan.summary.has_changes:
+    # Manual actions leave the platforms unlike the configuration as surely as changes do: CI must notice.
+    if detailed_exitcode and (the_plan.summary.has_changes or the_plan.manual_actions):
         raise ExitCode(2)
 
 
@@ -182,7 +186,7 @@ def _check_saved(the_plan: Plan, session: runtime.Session, state: State) -> None
 
 
 @cli.command()
-@click.argument("target_path", metavar="[CONFIG|PLANFILE]", type=click.Path(path_type=Path), default=".")
+@click.argument("target_path", metavar="[DIR|PLANFILE]", type=click.Path(path_type=Path), default=".")
 @state_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--target", "targets", multiple=True, help="Limit the apply to these addresses.")
@@ -264,14 +268,32 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
 
 
 # --- import -------------------------------------------------------------------------------------
+def legacy_config_option(fn: F) -> F:
+    """`--config DIR`, the older spelling of the DIR argument (hidden; kept for existing scripts)."""
+    return click.option("--config", "legacy_config", type=click.Path(path_type=Path), default=None,
+                        hidden=True)(fn)
+
+
+def config_dir_arg(positional: Path | None, legacy: Path | None) -> Path:
+    """The configuration directory from DIR (or the older `--config DIR`), default `.`."""
+    if positional is not None and legacy is not None and positional != legacy:
+        raise DiagnosticError.single(f"two configuration directories given: {positional} and --config {legacy}",
+                                     detail="Give it once, as the last argument (DIR).")
+    return positional or legacy or Path(".")
+
+
 @cli.command("import")
 @click.argument("address")
 @click.argument("platform_id")
-@click.option("--config", "config", type=click.Path(path_type=Path), default=Path("."), help="Configuration directory.")
+@click.argument("config", metavar="[DIR]", type=click.Path(path_type=Path), required=False)
+@legacy_config_option
 @state_option
 @guarded
-def import_(address: str, platform_id: str, config: Path, state_file: Path | None) -> None:
-    """Bind an object that already exists on a platform to ADDRESS."""
+def import_(address: str, platform_id: str, config: Path | None, legacy_config: Path | None,
+            state_file: Path | None) -> None:
+    """Bind an object that already exists on a platform (PLATFORM_ID) to ADDRESS, in the configuration
+    in DIR (default: the current directory)."""
+    config = config_dir_arg(config, legacy_config)
     try:
         addr = Address.parse(address)
     except ValueError as exc:
@@ -288,7 +310,7 @@ def import_(address: str, platform_id: str, config: Path, state_file: Path | Non
         if prior is not None and prior.platform_id and prior.status == "applied":
             raise DiagnosticError.single(
                 f"{address} is already bound to '{prior.platform_id}'",
-                detail=f"To bind it again, first run: reconciler state rm {address}")
+                detail=f"To bind it again, first run: {command_line(cfg.root, 'state', 'rm', address)}")
         attrs = prior.attributes if prior is not None else {}
         # Importing the ID of a pending create resolves it: what the create would have recorded is applied.
         state.put(ResourceState(address=address, platform_id=platform_id, attributes=attrs,
@@ -498,9 +520,10 @@ def sandbox_sec_catalogue(config: Path, data_dir: Path | None, state_file: Path 
             order = rs.attributes.get("order_number") or body.get("order_number")
             if ".tariff." in addr and not (rs.platform_id and rs.status == "applied") and cid and order:
                 unknown.append((addr, int(cid), int(order), rs.status == "pending"))
-        tail = "" if config == Path(".") else f" --config {config}"
+        tail = "" if config == Path(".") else f" {shlex.quote(str(config))}"
+        state_tail = "" if config == Path(".") else f" --config {shlex.quote(str(config))}"
         bound = {rs.platform_id for rs in st.resources.values() if rs.platform_id and rs.status == "applied"}
-        for line in sec_catalogue.import_commands(stations, unknown, bound, tail):
+        for line in sec_catalogue.import_commands(stations, unknown, bound, tail, state_tail):
             console.out(line)
         return
     if as_json:

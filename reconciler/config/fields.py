@@ -6,6 +6,7 @@ Used by `ocpi` (wire models) and `models` (config models); `validation` looks a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -95,8 +96,19 @@ String255 = Annotated[str, _s(255)]
 String512 = Annotated[str, _s(512)]
 
 Url = Annotated[str, StringConstraints(max_length=255, pattern=URL)]
-Latitude = Annotated[str, StringConstraints(max_length=10, pattern=LATITUDE)]
-Longitude = Annotated[str, StringConstraints(max_length=11, pattern=LONGITUDE)]
+def _degrees(limit: int, what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if abs(Decimal(value)) > limit:
+            raise ValueError(f"{what} {value} is out of range: it must be between -{limit} and {limit} degrees")
+        return value
+
+    return check
+
+
+# OCPI's patterns allow 99.x latitudes and 999.x longitudes; a place is within -90..90 / -180..180.
+Latitude = Annotated[str, StringConstraints(max_length=10, pattern=LATITUDE), AfterValidator(_degrees(90, "latitude"))]
+Longitude = Annotated[str, StringConstraints(max_length=11, pattern=LONGITUDE),
+                      AfterValidator(_degrees(180, "longitude"))]
 HourMinute = Annotated[str, StringConstraints(max_length=5, pattern=HOUR_MINUTE)]
 Date = Annotated[str, StringConstraints(max_length=10, pattern=DATE)]
 Currency = Annotated[str, StringConstraints(pattern=CURRENCY)]  # the pattern fixes the length: 3

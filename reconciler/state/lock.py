@@ -17,6 +17,7 @@ import contextlib
 import getpass
 import json
 import os
+import shlex
 import socket
 import time
 import uuid
@@ -97,9 +98,20 @@ class LockError(DiagnosticError):
             detail=(
                 f"Lock file {lock_path}:\n{info.describe()}\n\n"
                 "Wait for that operation to finish. If it is no longer running (killed on another machine),\n"
-                f"remove the lock with:\n  reconciler force-unlock {info.id}"
+                f"remove the lock with:\n  {unlock_command(info.id, lock_path)}"
             ),
         )])
+
+
+def unlock_command(lock_id: str, lock_path: Path) -> str:
+    """The force-unlock command line that works from the current directory."""
+    state = lock_path.with_name(lock_path.name.removesuffix(".lock"))
+    try:
+        here = state.resolve() == (Path.cwd() / "reconciler.state.json").resolve()
+        shown = os.path.relpath(state)
+    except (OSError, ValueError):  # no current directory, or another drive
+        here, shown = False, str(state)
+    return f"reconciler force-unlock {lock_id}" + ("" if here else f" --state {shlex.quote(shown)}")
 
 
 def _pid_alive(pid: int) -> bool:

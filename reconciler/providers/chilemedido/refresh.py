@@ -23,7 +23,7 @@ from reconciler.config.validation import did_you_mean
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import ManualAction, StateUpdate
 from reconciler.providers import errors
-from reconciler.providers.base import Desired, LiveView
+from reconciler.providers.base import Desired, LiveView, command_line
 from reconciler.providers.chilemedido import scan as scan_mod
 from reconciler.providers.chilemedido import wire
 from reconciler.state.model import ResourceState
@@ -217,7 +217,8 @@ def _wait_for_user(prov: MedidoProvider, pending: Pending, view: LiveView) -> No
         summary=f"the answer to an upload of {unsure['rows']} measurements ({wire.iso(unsure['first'])} to "
                 f"{wire.iso(unsure['last'])}) was lost: they may or may not be stored",
         detail=f"Check on ChileMedido whether meter '{pending.number}' has them, then run one of:\n"
-               f"  reconciler medido resolve {addr} --stored\n  reconciler medido resolve {addr} --not-stored\n"
+               f"  {command_line(prov.root, 'medido', 'resolve', addr, '--stored')}\n"
+               f"  {command_line(prov.root, 'medido', 'resolve', addr, '--not-stored')}\n"
                "(with the platform's output API configured, the plan checks by itself). Its measurements are not "
                "uploaded until then."))
 

@@ -53,6 +53,12 @@ def guarded(fn: F) -> F:
         try:
             return fn(*args, **kw)
         except DiagnosticError as exc:
+            if kw.get("as_json"):
+                # Machine-readable on stdout (what a CI step parses); the same messages for people on stderr.
+                ctx = click.get_current_context(silent=True)
+                console.out(json.dumps(jsonout.diagnostics_document(
+                    exc.diagnostics, command=" ".join(ctx.command_path.split()[1:]) if ctx else None),
+                    indent=2, ensure_ascii=False))
             console.diagnostics(exc.diagnostics, console.use_color(sys.stderr))
             sys.exit(1)
         except ExitCode as exc:
@@ -85,20 +91,27 @@ def cli() -> None:
 @click.argument("config", metavar="[DIR]", type=click.Path(path_type=Path), default=".")
 @click.option("--without-credentials", is_flag=True,
               help="Missing platform credentials are warnings (a pre-commit hook, a CI job without secrets).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result as JSON: valid, error_count, warning_count, diagnostics (also on error).")
 @color_option
 @guarded
-def validate(config: Path, without_credentials: bool, color: bool | None) -> None:
+def validate(config: Path, without_credentials: bool, as_json: bool, color: bool | None) -> None:
     """Check the configuration offline: schema, references and platform constraints."""
     lenient = secrets.optional_credentials("needed by plan and apply") if without_credentials \
         else contextlib.nullcontext()
     with lenient:
         cfg = runtime.load_config(config)
     providers = runtime.providers_for(cfg, runtime.state_path(config, None))
-    diags = planner.validate(cfg, providers)
+    diags = planner.validate(cfg, providers)  # raises DiagnosticError on any error
+    counts = {"platforms": len(cfg.platforms), "stations": len(cfg.stations), "tariffs": len(cfg.tariffs),
+              "meters": len(cfg.meters)}
+    if as_json:
+        console.out(json.dumps(jsonout.diagnostics_document(diags, command="validate", counts=counts), indent=2,
+                               ensure_ascii=False))
+        return
     console.diagnostics(diags, console.use_color(sys.stderr, color))
-    n_st, n_t = len(cfg.stations), len(cfg.tariffs)
-    console.out(f"The configuration is valid: {len(cfg.platforms)} platforms, {n_st} stations, {n_t} tariffs, "
-                f"{len(cfg.meters)} meters.")
+    console.out(f"The configuration is valid: {counts['platforms']} platforms, {counts['stations']} stations, "
+                f"{counts['tariffs']} tariffs, {counts['meters']} meters.")
 
 
 # --- plan ---------------------------------------------------------------------------------------
@@ -193,16 +206,30 @@ def _check_saved(the_plan: Plan, session: runtime.Session, state: State) -> None
 @click.option("--refresh/--no-refresh", default=True)
 @click.option("--allow-large-price-change", is_flag=True,
               help="Apply price changes larger than review.max_price_change_pct.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the outcome as JSON (applied, failed, skipped, pending, diagnostics), also on error; "
+                   "needs --auto-approve or a saved plan.")
 @color_option
 @guarded
 def apply(target_path: Path, state_file: Path | None, auto_approve: bool, targets: tuple[str, ...], refresh: bool,
-          allow_large_price_change: bool, color: bool | None) -> None:
+          allow_large_price_change: bool, as_json: bool, color: bool | None) -> None:
     """Make the platforms match the configuration (or execute a saved plan)."""
     saved = planfile.read(target_path) if planfile.looks_like_planfile(target_path) else None
+    if as_json and saved is None and not auto_approve:
+        raise DiagnosticError.single("apply --json cannot ask for confirmation: pass --auto-approve, or apply a "
+                                     "saved plan (plan --out FILE, then apply FILE --json)")
     config_path = Path(saved.config_root) if saved else target_path
     if saved is not None and state_file is None:
         state_file = Path(saved.state_path)
     paint = console.use_color(sys.stdout, color)
+
+    def refuse(diags: list[Diagnostic]) -> None:
+        if as_json:
+            raise DiagnosticError(diags)
+        console.diagnostics(diags, console.use_color(sys.stderr, color))
+        console.out("\nNothing was sent.")
+        raise ExitCode(1)
+
     with runtime.Session.open(config_path, state_file, prefetch=refresh and saved is None) as session, \
             session.store.lock("apply") as handle:
         console.diagnostics(handle.warnings)
@@ -218,9 +245,11 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
             else:
                 the_plan = _make_plan(session, state, list(targets), refresh)
             runtime.keep_until_exit(state, the_plan)
-        if saved is None:
+        if saved is None and not as_json:
             console.out(text.render(jsonout.plan_document(the_plan), color=paint), nl=False)
         if the_plan.errors:
+            if as_json:
+                raise DiagnosticError(_plan_errors(the_plan))
             console.diagnostics(_plan_errors(the_plan), console.use_color(sys.stderr, color))
             raise ExitCode(1)
         unread = [Diagnostic.error("the request sends the object whole, built from the live object, which this "
@@ -230,16 +259,15 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
                                    address=c.address)
                   for c in the_plan.changes if c.needs_refresh]
         if unread:
-            console.diagnostics(unread, console.use_color(sys.stderr, color))
-            console.out("\nNothing was sent.")
-            raise ExitCode(1)
+            refuse(unread)
         refused = review.refusals(the_plan, session.config.review, allow_large_price_change)
         if refused:
-            console.diagnostics(refused, console.use_color(sys.stderr, color))
-            console.out("\nNothing was sent.")
-            raise ExitCode(1)
+            refuse(refused)
         if not the_plan.summary.has_changes and not the_plan.state_sync:
-            console.out("\nNothing to apply.")
+            if as_json:
+                console.out(json.dumps(_apply_document(the_plan, None), indent=2, ensure_ascii=False))
+            else:
+                console.out("\nNothing to apply.")
             return
         if the_plan.summary.has_changes and saved is None and not auto_approve:
             console.out("")
@@ -259,12 +287,60 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
         finally:
             progress.close()
             session.store.write(state)
+    failed = _plan_errors(Plan.model_validate({**the_plan.model_dump(), "diagnostics":
+                                               [d.model_dump() for d in result.failed]})) if not result.ok else []
+    if as_json:
+        console.out(json.dumps(_apply_document(the_plan, result, failed), indent=2, ensure_ascii=False))
+        if failed:
+            console.diagnostics(failed, console.use_color(sys.stderr, color))
+            raise ExitCode(1)
+        return
     console.out(text.render_result(result, the_plan, color=paint), nl=False)
-    if not result.ok:
-        console.diagnostics(_plan_errors(Plan.model_validate({**the_plan.model_dump(), "diagnostics":
-                                                              [d.model_dump() for d in result.failed]})),
-                            console.use_color(sys.stderr, color))
+    if failed:
+        console.diagnostics(failed, console.use_color(sys.stderr, color))
         raise ExitCode(1)
+
+
+def _apply_document(the_plan: Plan, result: executor.ApplyResult | None,
+                    failed: list[Diagnostic] | None = None) -> dict[str, Any]:
+    """`apply --json`: what was applied, what failed (as diagnostics), what is left."""
+    failed = failed or []
+    counts = text.result_counts(result if result is not None else executor.ApplyResult(), the_plan)
+    return {"format_version": jsonout.DIAGNOSTICS_FORMAT, "ok": not failed, "resources": counts,
+            "requests": result.requests if result else 0, "applied": result.applied if result else [],
+            "skipped": result.skipped if result else [], "pending": result.pending if result else [],
+            "notes": result.notes if result else [],
+            **{k: v for k, v in jsonout.diagnostics_document(failed + _plan_warnings(the_plan)).items()
+               if k in ("error_count", "warning_count", "diagnostics")}}
+
+
+def _plan_warnings(plan: Plan) -> list[Diagnostic]:
+    return [Diagnostic.warning(d.summary, detail=d.detail or "", address=d.address, file=d.file, line=d.line,
+                               field=d.field) for d in plan.diagnostics if d.severity == "warning"]
+
+
+# --- show ---------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("plan_file", metavar="PLANFILE", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schemas/plan.schema.json).")
+@color_option
+@guarded
+def show(plan_file: Path, as_json: bool, color: bool | None) -> None:
+    """Print a plan saved with `plan --out PLANFILE`, as `plan` printed it (nothing is read or sent)."""
+    if not plan_file.is_file():
+        raise DiagnosticError.single(f"{plan_file}: no such file", detail="Save a plan with: reconciler plan --out "
+                                                                          "FILE")
+    if not planfile.looks_like_planfile(plan_file):
+        raise DiagnosticError.single("this file is not a saved reconciler plan", file=str(plan_file),
+                                     detail="Save one with: reconciler plan --out FILE")
+    saved = planfile.read(plan_file)
+    doc = jsonout.plan_document(saved)
+    if as_json:
+        console.out(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    console.out(text.render(doc, color=console.use_color(sys.stdout, color)), nl=False)
+    console.out(f"\nSaved plan made {saved.created_at:%Y-%m-%d %H:%M:%S %Z} from {saved.config_root} "
+                f"(state serial {saved.state_serial}). To apply exactly these actions: reconciler apply {plan_file}")
 
 
 # --- import -------------------------------------------------------------------------------------

@@ -115,18 +115,41 @@ def render(doc: dict[str, Any], color: bool = False) -> str:
     return o.text()
 
 
+def result_counts(result: Any, plan: Plan) -> dict[str, int]:
+    """What an apply did, counted as the plan's summary counts (`Plan: 18 to add` -> `18 added`): an
+    EVSE sent inside its location's request counts as the plan counted it."""
+    applied = set(result.applied)
+    counts = {"add": 0, "change": 0, "replace": 0, "remove": 0, "forget": 0}
+    key = {"create": "add", "update": "change", "replace": "replace", "delete": "remove", "forget": "forget"}
+    for c in plan.changes:
+        kind = key.get(c.action.value)
+        if kind and (c.address in applied or (c.covered_by is not None and c.covered_by in applied)):
+            counts[kind] += 1
+    return counts
+
+
+def _done_line(counts: dict[str, int], requests: int) -> str:
+    parts = [f"{counts['add']} added", f"{counts['change']} changed", f"{counts['remove']} removed"]
+    if counts["replace"]:
+        parts.insert(2, f"{counts['replace']} replaced")
+    if counts["forget"]:
+        parts.append(f"{counts['forget']} forgotten")
+    return ", ".join(parts) + f"; {requests} request{'' if requests == 1 else 's'} sent"
+
+
 def render_result(result: Any, plan: Plan, color: bool = False) -> str:
     o = _Out(color)
     o.add()
     for note in getattr(result, "notes", None) or []:
         o.add(f"Note: {note}", fg="yellow")
-    n_ok = len(result.applied)
+    line = _done_line(result_counts(result, plan), result.requests)
     if result.ok:
-        o.add(f"Apply complete: {n_ok} change{'' if n_ok == 1 else 's'} applied with {result.requests} "
-              f"request{'' if result.requests == 1 else 's'}.", fg="green", bold=True)
+        o.add(f"Apply complete: {line}.", fg="green", bold=True)
     else:
-        o.add(f"Apply incomplete: {n_ok} changes applied, {len(result.failed)} failed, "
-              f"{len(result.skipped)} skipped because something they depend on failed.", fg="red", bold=True)
+        n_failed, n_skipped = len(result.failed), len(result.skipped)
+        o.add(f"Apply incomplete: {line}; {n_failed} change{'' if n_failed == 1 else 's'} failed, {n_skipped} "
+              f"skipped because something {'it depends' if n_skipped == 1 else 'they depend'} on failed.",
+              fg="red", bold=True)
         for a in result.skipped:
             o.add(f"  skipped: {a}")
         o.add("Everything applied is recorded in the state; run plan to see what is left.")

@@ -36,7 +36,7 @@ def test_plan_and_apply_against_the_served_simulator(tmp_path: Path, monkeypatch
         runner = CliRunner()
         result = runner.invoke(cli, ["apply", str(config), "--auto-approve"], catch_exceptions=False)
         assert result.exit_code == 0, result.output
-        assert "Apply complete: 2 changes applied with 44 requests." in result.output
+        assert "Apply complete: 0 added, 2 changed, 0 removed; 44 requests sent." in result.output
         stats = httpx.get(f"{url}/chilemedido/_sandbox/measurements").json()
         assert stats["29"] == {"stored": ROWS, "duplicates": 0, "first": expected()[0], "last": expected()[-1]}
         assert stats["30"]["stored"] == ROWS and stats["30"]["duplicates"] == 0

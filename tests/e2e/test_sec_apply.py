@@ -16,7 +16,7 @@ def by_path(reqs: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
 def test_first_apply_binds_patches_under_each_account_and_creates_one_tariff_per_connector(chile: Chile) -> None:
     result = chile.apply()
     assert result.exit_code == 0, result.output
-    assert "Apply complete: 20 changes applied with 26 requests." in result.output
+    assert "Apply complete: 7 added, 13 changed, 0 removed; 26 requests sent." in result.output
     writes = chile.writes()
     # 6 EVSEs: one OPC and one PSE PATCH each; 7 connectors: one OPC PATCH each; 7 connector tariffs.
     assert sorted(by_path(writes)) == sorted(

@@ -37,7 +37,7 @@ def test_the_cli_applies_examples_chile_to_the_served_simulator(tmp_path: Path, 
         (config / "platforms.yaml").write_text(text)
         result = run("apply", config, "--auto-approve")
         assert result.exit_code == 0, result.output
-        assert "Apply complete: 20 changes applied with 26 requests." in result.output
+        assert "Apply complete: 7 added, 13 changed, 0 removed; 26 requests sent." in result.output
         again = run("plan", config, "--detailed-exitcode")
         assert again.exit_code == 0, again.output
     log = [json.loads(line) for line in (data / "sec.requests.jsonl").read_text().splitlines()]

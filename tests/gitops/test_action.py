@@ -207,7 +207,7 @@ def test_apply_refuses_a_large_price_change_and_sends_nothing(repo: Repo) -> Non
     assert [r["method"] for r in sent if r["method"] != "GET" and not r["path"].endswith("/auth/token")] == []
     allowed = repo.run("push", {}, n=3, **{"apply-args": "--allow-large-price-change"})
     assert allowed.code == 0, allowed.output
-    assert "Apply complete: 1 change applied with 1 request." in allowed.output
+    assert "Apply complete: 0 added, 1 changed, 0 removed; 1 request sent." in allowed.output
 
 
 def test_install_step_builds_a_virtual_environment_from_the_action_path(repo: Repo, tmp_path: Path) -> None:

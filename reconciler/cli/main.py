@@ -7,6 +7,7 @@ printed as diagnostics (file, line, field) with exit code 1, never as a tracebac
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import json
@@ -91,18 +92,19 @@ def cli() -> None:
 @click.argument("config", metavar="[DIR]", type=click.Path(path_type=Path), default=".")
 @click.option("--without-credentials", is_flag=True,
               help="Missing platform credentials are warnings (a pre-commit hook, a CI job without secrets).")
+@click.option("--find", is_flag=True,
+              help="Validate every configuration directory under DIR (a directory with a YAML file declaring "
+                   "platforms:); other YAML files, such as CI workflows, are left alone.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the result as JSON: valid, error_count, warning_count, diagnostics (also on error).")
 @color_option
 @guarded
-def validate(config: Path, without_credentials: bool, as_json: bool, color: bool | None) -> None:
+def validate(config: Path, without_credentials: bool, find: bool, as_json: bool, color: bool | None) -> None:
     """Check the configuration offline: schema, references and platform constraints."""
-    lenient = secrets.optional_credentials("needed by plan and apply") if without_credentials \
-        else contextlib.nullcontext()
-    with lenient:
-        cfg = runtime.load_config(config)
-    providers = runtime.providers_for(cfg, runtime.state_path(config, None))
-    diags = planner.validate(cfg, providers)  # raises DiagnosticError on any error
+    if find:
+        _validate_each(config, without_credentials, as_json, color)
+        return
+    cfg, diags = _validated(config, without_credentials)
     counts = {"platforms": len(cfg.platforms), "stations": len(cfg.stations), "tariffs": len(cfg.tariffs),
               "meters": len(cfg.meters)}
     if as_json:
@@ -112,6 +114,51 @@ def validate(config: Path, without_credentials: bool, as_json: bool, color: bool
     console.diagnostics(diags, console.use_color(sys.stderr, color))
     console.out(f"The configuration is valid: {counts['platforms']} platforms, {counts['stations']} stations, "
                 f"{counts['tariffs']} tariffs, {counts['meters']} meters.")
+
+
+def _validated(config: Path, without_credentials: bool) -> tuple[Any, list[Diagnostic]]:
+    lenient = secrets.optional_credentials("needed by plan and apply") if without_credentials \
+        else contextlib.nullcontext()
+    with lenient:
+        cfg = runtime.load_config(config)
+    providers = runtime.providers_for(cfg, runtime.state_path(config, None))
+    return cfg, planner.validate(cfg, providers)  # raises DiagnosticError on any error
+
+
+def _validate_each(path: Path, without_credentials: bool, as_json: bool, color: bool | None) -> None:
+    from reconciler.config import sources
+
+    if not path.is_dir():
+        raise DiagnosticError.single(f"{path}: not a directory (--find searches a directory)")
+    roots = sources.find_roots(path)
+    if not roots:
+        raise DiagnosticError.single(f"{path}: no configuration directory found (a directory with a YAML file "
+                                     "declaring platforms:)")
+    failed = 0
+    docs = []
+    for root in roots:
+        shown = os.path.relpath(root)
+        try:
+            cfg, diags = _validated(root, without_credentials)
+        except DiagnosticError as exc:
+            failed += 1
+            diags = [dataclasses.replace(d, file=f"{shown}/{d.file}" if d.file else d.file) for d in exc.diagnostics]
+            if not as_json:
+                console.diagnostics(diags, console.use_color(sys.stderr, color))
+                console.out(f"{shown}: the configuration is NOT valid.")
+            docs.append(jsonout.diagnostics_document(diags, directory=shown))
+            continue
+        diags = [dataclasses.replace(d, file=f"{shown}/{d.file}" if d.file else d.file) for d in diags]
+        docs.append(jsonout.diagnostics_document(diags, directory=shown))
+        if not as_json:
+            console.diagnostics(diags, console.use_color(sys.stderr, color))
+            console.out(f"{shown}: the configuration is valid: {len(cfg.platforms)} platforms, {len(cfg.stations)} "
+                        f"stations, {len(cfg.tariffs)} tariffs, {len(cfg.meters)} meters.")
+    if as_json:
+        console.out(json.dumps({"format_version": jsonout.DIAGNOSTICS_FORMAT, "valid": not failed,
+                                "configurations": docs}, indent=2, ensure_ascii=False))
+    if failed:
+        raise ExitCode(1)
 
 
 # --- plan ---------------------------------------------------------------------------------------
@@ -341,6 +388,23 @@ def show(plan_file: Path, as_json: bool, color: bool | None) -> None:
     console.out(text.render(doc, color=console.use_color(sys.stdout, color)), nl=False)
     console.out(f"\nSaved plan made {saved.created_at:%Y-%m-%d %H:%M:%S %Z} from {saved.config_root} "
                 f"(state serial {saved.state_serial}). To apply exactly these actions: reconciler apply {plan_file}")
+
+
+# --- schema -------------------------------------------------------------------------------------
+@cli.command("schema")
+@click.option("--plan", "which", flag_value="plan", help="The plan's schema (plan --json) instead.")
+@click.option("--config", "which", flag_value="config", default=True, hidden=True)
+@guarded
+def schema_cmd(which: str) -> None:
+    """Print the JSON Schema of a configuration file (for editors, and for checking YAML in CI)."""
+    from reconciler.config import schema as config_schema
+
+    name = "plan.schema.json" if which == "plan" else config_schema.SCHEMA_ID
+    try:
+        console.out(config_schema.shipped_text(name), nl=False)
+    except OSError as exc:
+        raise DiagnosticError.single(f"the schema {name} is not installed with reconciler ({exc.strerror})",
+                                     detail="Reinstall reconciler; a source checkout has it in schemas/.") from None
 
 
 # --- import -------------------------------------------------------------------------------------

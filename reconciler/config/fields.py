@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, StringConstraints, WithJsonSchema
 
 # OCPI "CiString": printable ASCII only; "string": printable UTF-8 (no control characters).
 CISTRING = r"^[\x20-\x7e]*$"
@@ -117,12 +117,19 @@ Language = Annotated[str, StringConstraints(min_length=2, max_length=2, pattern=
 CountryCode = Annotated[str, StringConstraints(pattern=COUNTRY_CODE)]
 PartyId = Annotated[str, StringConstraints(pattern=PARTY_ID)]
 
+def _text_or_integer(**text: object) -> WithJsonSchema:
+    """The schema of an id that may be written as text or as a YAML integer (`id: 4101`)."""
+    return WithJsonSchema({"anyOf": [{"type": "string", **text}, {"type": "integer"}]}, mode="validation")
+
+
 # Config ids: non-empty, usable in addresses, and quote-insensitive (`id: 1` means "1").
 AddressId36 = Annotated[str, BeforeValidator(_id_from_int),
-                        StringConstraints(min_length=1, max_length=36, pattern=ADDRESS_ID)]
+                        StringConstraints(min_length=1, max_length=36, pattern=ADDRESS_ID),
+                        _text_or_integer(minLength=1, maxLength=36, pattern=ADDRESS_ID)]
 TariffId36 = Annotated[str, BeforeValidator(_id_from_int),
-                       StringConstraints(min_length=1, max_length=36, pattern=TARIFF_ID)]
-TextId = Annotated[str, BeforeValidator(_id_from_int), StringConstraints(min_length=1)]
+                       StringConstraints(min_length=1, max_length=36, pattern=TARIFF_ID),
+                       _text_or_integer(minLength=1, maxLength=36, pattern=TARIFF_ID)]
+TextId = Annotated[str, BeforeValidator(_id_from_int), StringConstraints(min_length=1), _text_or_integer(minLength=1)]
 
 Number = Annotated[Decimal, PlainSerializer(_json_number, return_type=int | float, when_used="json")]
 DateTime = Annotated[datetime, AfterValidator(_to_utc),

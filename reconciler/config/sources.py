@@ -101,6 +101,31 @@ def discover(path: Path) -> tuple[Path, list[SourceFile]]:
     return root, out
 
 
+_PLATFORMS_KEY = re.compile(rb"^platforms[ \t]*:", re.MULTILINE)
+
+
+def find_roots(path: Path) -> list[Path]:
+    """The configuration directories under `path`: each directory holding a YAML file that
+    declares `platforms:` at the top level (its subdirectories belong to it). Hidden directories
+    are skipped, as are other YAML files (CI workflows, docker-compose.yml, ...)."""
+    roots: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or not name.endswith((".yaml", ".yml")):
+                continue
+            try:
+                with open(os.path.join(dirpath, name), "rb") as fh:
+                    head = fh.read(1 << 20)
+            except OSError:
+                continue
+            if _PLATFORMS_KEY.search(head):
+                roots.append(Path(dirpath))
+                dirnames[:] = []  # what is below belongs to this configuration
+                break
+    return roots
+
+
 def _yaml_files(root: Path) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))

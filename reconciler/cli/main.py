@@ -15,7 +15,7 @@ import logging
 import os
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,7 +26,7 @@ from reconciler.cli import console, runtime
 from reconciler.cli import github as github_cli
 from reconciler.cli import medido as medido_cli
 from reconciler.config import secrets
-from reconciler.core import gcpause
+from reconciler.core import gcpause, progress
 from reconciler.core.addresses import Address
 from reconciler.core.diagnostics import Diagnostic, DiagnosticError
 from reconciler.engine import executor, planner, review
@@ -174,6 +174,14 @@ def _make_plan(session: runtime.Session, state: State, targets: list[str], refre
     return session.run(lambda: planner.make_plan(req))
 
 
+@contextlib.contextmanager
+def _refresh_progress() -> Iterator[text.RefreshProgress]:
+    """A bar of reads done / expected on stderr while the platforms are read (on a terminal only);
+    `close()` it when the plan is made."""
+    with text.RefreshProgress(sys.stderr) as bar, progress.listening(bar.update):
+        yield bar
+
+
 def _plan_errors(plan: Plan) -> list[Diagnostic]:
     return [Diagnostic.error(d.summary, detail=d.detail or "", address=d.address, file=d.file, line=d.line,
                              field=d.field) for d in plan.errors]
@@ -203,7 +211,7 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
     # a fork, a laptop without secrets) are only a warning.
     offline = contextlib.nullcontext() if refresh else secrets.optional_credentials(
         "not needed: this plan does not read the platforms (--no-refresh)")
-    with offline, runtime.Session.open(config, state_file, prefetch=refresh) as session, \
+    with offline, _refresh_progress(), runtime.Session.open(config, state_file, prefetch=refresh) as session, \
             session.store.lock("plan") as handle:
         console.diagnostics(handle.warnings)
         if out_file is not None and not session.store.exists():
@@ -277,7 +285,8 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
         console.out("\nNothing was sent.")
         raise ExitCode(1)
 
-    with runtime.Session.open(config_path, state_file, prefetch=refresh and saved is None) as session, \
+    with _refresh_progress() as reading, \
+            runtime.Session.open(config_path, state_file, prefetch=refresh and saved is None) as session, \
             session.store.lock("apply") as handle:
         console.diagnostics(handle.warnings)
         with gcpause.paused():
@@ -292,6 +301,7 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
             else:
                 the_plan = _make_plan(session, state, list(targets), refresh)
             runtime.keep_until_exit(state, the_plan)
+        reading.close()
         if saved is None and not as_json:
             console.out(text.render(jsonout.plan_document(the_plan), color=paint), nl=False)
         if the_plan.errors:

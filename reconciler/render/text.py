@@ -69,7 +69,9 @@ def render(doc: dict[str, Any], color: bool = False) -> str:
     o = _Out(color)
     for p in doc.get("platforms") or []:
         if p["refreshed"]:
-            o.add(f"Refreshed platform '{p['platform']}' ({p['platform_type']}): {p['reads']} objects read.")
+            # Reads, not objects found: on an empty platform every read finds nothing.
+            n = p["reads"]
+            o.add(f"Refreshed platform '{p['platform']}' ({p['platform_type']}): {n} read{'' if n == 1 else 's'}.")
         else:
             o.add(f"Platform '{p['platform']}' ({p['platform_type']}) was NOT refreshed: "
                   f"{p.get('note') or 'its live state was not read'}.", fg="yellow")
@@ -181,3 +183,45 @@ class Progress:
     def close(self) -> None:
         if self.live:
             self._bar.stop()
+
+
+class RefreshProgress:
+    """Reads done / expected on stderr while a plan refreshes (rich), only when stderr is a terminal,
+    as `Progress` does for apply. Fed by `core.progress` listeners: `update(expected, done)`."""
+
+    def __init__(self, stream: IO[str] = sys.stderr) -> None:
+        self.stream = stream
+        self.live = bool(getattr(stream, "isatty", lambda: False)())
+        self._started = self._closed = False
+        self.expected = self.done = 0
+
+    def update(self, expected: int, done: int) -> None:
+        if not self.live or self._closed:
+            return
+        self.expected += expected
+        self.done += done
+        if not self._started:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as Bar
+
+            console = Console(file=self.stream, no_color=bool(os.environ.get("NO_COLOR")))
+            self._bar = Bar(TextColumn("Refreshing"), BarColumn(), MofNCompleteColumn(), TextColumn("reads"),
+                            TimeElapsedColumn(), console=console, transient=True)
+            self._task = self._bar.add_task("refresh", total=self.expected, completed=self.done)
+            self._bar.start()
+            self._started = True
+        self._bar.update(self._task, total=max(self.expected, self.done), completed=self.done)
+
+    def close(self) -> None:
+        """Take the bar away (the refresh is over); later reports are ignored."""
+        self._closed = True
+        if self._started:
+            self._bar.stop()
+            self._started = False
+
+    def __enter__(self) -> RefreshProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

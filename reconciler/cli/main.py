@@ -642,7 +642,7 @@ sec_data_option = click.option("--data", "data_dir", type=click.Path(path_type=P
 
 
 @sandbox.command("sec-catalogue")
-@click.argument("config", type=click.Path(path_type=Path), default=".")
+@click.argument("config", metavar="[DIR]", type=click.Path(path_type=Path), default=".")
 @sec_data_option
 @state_option
 @click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON.")
@@ -684,7 +684,7 @@ def sandbox_sec_catalogue(config: Path, data_dir: Path | None, state_file: Path 
 
 
 @sandbox.command("sec-settings")
-@click.argument("config", type=click.Path(path_type=Path), default=".")
+@click.argument("config", metavar="[DIR]", type=click.Path(path_type=Path), default=".")
 @sec_data_option
 @state_option
 @click.option("--tariff-id-in-response/--no-tariff-id-in-response", default=None,

@@ -199,6 +199,7 @@ def parse_with_libyaml(text: str, rel: str) -> tuple[object, SourceMap, list[Dia
 
 
 MAX_DEPTH = 100  # levels of nested collections; a configuration needs about ten
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _MAX_SHOWN = 160  # characters of a source line quoted in an error
 
 
@@ -217,7 +218,11 @@ def _too_deep(text: str) -> int | None:
             while stack and stack[-1] >= indent:
                 stack.pop()
             stack.append(indent)
-        for ch in content:
+            if len(stack) > MAX_DEPTH:
+                return n
+            if "[" not in content and "{" not in content:
+                continue  # most rows: no flow collection to count
+        for ch in _NOT_BRACKET.sub("", content):
             if ch in "[{":
                 flow += 1
             elif ch in "]}" and flow:

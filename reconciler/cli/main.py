@@ -1,4 +1,4 @@
-"""The `reconciler` command: validate, plan, apply, import, state, force-unlock, sandbox.
+"""The `reconciler` command: validate, plan, apply, show, import, schema, state, force-unlock, sandbox.
 
 Each command parses its arguments, calls the engine and hands the result to a renderer. Errors are
 printed as diagnostics (file, line, field) with exit code 1, never as a traceback.
@@ -191,7 +191,9 @@ def _plan_errors(plan: Plan) -> list[Diagnostic]:
 @click.argument("config", metavar="[DIR]", type=click.Path(path_type=Path), default=".")
 @state_option
 @click.option("--out", "out_file", type=click.Path(path_type=Path), help="Save the plan for `apply FILE`.")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schemas/plan.schema.json).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the plan as JSON (schemas/plan.schema.json); when no plan can be made, the diagnostics "
+                   "as JSON (as validate --json).")
 @click.option("--markdown", "markdown_file", type=click.Path(path_type=Path), help="Write a pull-request comment.")
 @click.option("--target", "targets", multiple=True, help="Limit the plan to these addresses (and what they need).")
 @click.option("--detailed-exitcode", is_flag=True,

@@ -39,6 +39,8 @@ def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
         return i18n.money(lang, (r.get(side) or {}).get("incl_vat"), r.get("currency"))
 
     out = []
+    if doc.get("targets"):
+        out.append("- :dart: " + say("targeting", targets=", ".join(f"`{t}`" for t in doc["targets"])))
     for d in doc.get("diagnostics") or []:
         if d["severity"] == "error":
             blocked = "prevent_destroy" in d["summary"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.harness import Estate
 
 
@@ -120,3 +122,16 @@ def test_a_targeted_plan_says_targeting_is_in_effect(applied: Estate) -> None:
            "asks for" in result.output
     untargeted = applied.plan()
     assert "targeting is in effect" not in untargeted.output
+
+
+def test_a_targeted_plan_says_so_in_the_pull_request_comment(applied: Estate, tmp_path: Path) -> None:
+    applied.edit("bogota.yaml", "max_electric_power: 150000", "max_electric_power: 120000")
+    for lang, text in (("en", "resource targeting is in effect (`siem.location.BOG-001`)"),
+                       ("es", "el plan está limitado con --target (`siem.location.BOG-001`)")):
+        comment = tmp_path / f"comment-{lang}.md"
+        result = applied.plan("--target", "siem.location.BOG-001", "--markdown", comment, "--lang", lang)
+        assert result.exit_code == 0, result.output
+        assert text in comment.read_text()
+    plain = tmp_path / "plain.md"
+    assert applied.plan("--markdown", plain).exit_code == 0
+    assert "targeting" not in plain.read_text() and "--target" not in plain.read_text()

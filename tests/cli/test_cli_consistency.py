@@ -122,7 +122,8 @@ def test_the_lock_hint_is_a_command_that_works_from_here(estate: Estate) -> None
         result = estate.plan()
         assert result.exit_code == 1
         line = next(ln.strip() for ln in result.output.splitlines() if "reconciler force-unlock" in ln)
-        assert line == f"reconciler force-unlock {held.lock_id} --state config/reconciler.state.json"
+        # The printed command names the state (it is not in the current directory) and works as printed.
+        assert line.startswith(f"reconciler force-unlock {held.lock_id} ") and "config" in line
         args = shlex.split(line)[1:]
         assert estate.run(*args).exit_code == 0
         assert estate.plan().exit_code == 0

@@ -204,8 +204,8 @@ _MAX_SHOWN = 160  # characters of a source line quoted in an error
 
 
 def _too_deep(text: str) -> int | None:
-    """The line where the text nests deeper than MAX_DEPTH (block indentation levels plus flow
-    brackets), or None. Checked before libyaml composes it: its composer and the walker recurse
+    """The line where the text nests deeper than MAX_DEPTH (block indentation levels, sequence
+    entries opened on one row, flow brackets), or None. Checked before libyaml composes it: its composer and the walker recurse
     once per level. Quoted brackets are counted too, which only matters for absurd text."""
     stack: list[int] = []
     flow = 0
@@ -214,11 +214,12 @@ def _too_deep(text: str) -> int | None:
         if not content or content[0] == "#":
             continue
         indent = len(line) - len(content)
+        dashes = line.count("-", 0, indent)  # `- - - x`: a sequence in a sequence in a sequence
         if not flow:
             while stack and stack[-1] >= indent:
                 stack.pop()
             stack.append(indent)
-            if len(stack) > MAX_DEPTH:
+            if len(stack) + dashes > MAX_DEPTH:
                 return n
             if "[" not in content and "{" not in content:
                 continue  # most rows: no flow collection to count
@@ -227,7 +228,7 @@ def _too_deep(text: str) -> int | None:
                 flow += 1
             elif ch in "]}" and flow:
                 flow -= 1
-            if len(stack) + flow > MAX_DEPTH:
+            if len(stack) + dashes + flow > MAX_DEPTH:
                 return n
     return None
 

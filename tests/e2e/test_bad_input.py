@@ -83,6 +83,14 @@ def test_deep_flow_nesting_is_a_located_error(config: Path) -> None:
     assert "deep.yaml:2: the YAML nests more than 100 levels deep" in out
 
 
+@pytest.mark.parametrize("depth", [150, 100_000])
+def test_sequences_opened_on_one_row_are_a_located_error(config: Path, depth: int) -> None:
+    # 100,000 of them once crashed the YAML composer (C stack), not only Python's recursion limit.
+    (config / "deep.yaml").write_text("stations:\n  " + "- " * depth + "x\n")
+    out = assert_clean_error(validate(config))
+    assert "deep.yaml:2: the YAML nests more than 100 levels deep" in out
+
+
 def test_alias_expansion_is_limited_with_a_line(config: Path) -> None:
     rows = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 8):
@@ -186,7 +194,8 @@ def mutations(draw: st.DrawFn) -> tuple[str, bytes]:
         at = draw(st.integers(0, len(lines)))
         block = "x:\n" + "".join(" " * d + f"k{d}:\n" for d in range(1, depth))
         flow = "x: " + "[" * depth + "]" * depth
-        return name, "\n".join([*lines[:at], draw(st.sampled_from([block, flow])), *lines[at:]]).encode()
+        dashes = "x:\n  " + "- " * depth * 20 + "y"
+        return name, "\n".join([*lines[:at], draw(st.sampled_from([block, flow, dashes])), *lines[at:]]).encode()
     if kind == "binary":
         return name, draw(st.binary(min_size=1, max_size=200))
     if kind == "empty":

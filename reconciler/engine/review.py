@@ -3,22 +3,34 @@
 The planner calls `price_sessions` for each platform's planned changes (reference-session costs
 before and after each tariff change) and `check` once the plan is complete (records the policies
 from `review:` in the plan and warns about what apply will refuse). `apply` calls `refusals`
-before anything is sent: a price change above `review.max_price_change_pct` (unless the operator
-passed `--allow-large-price-change`) and more removals than `review.max_deletions` stop it, each
-with what and why.
+before anything is sent: a price change above `review.max_price_change_pct` in any span of the
+week's price schedule, in any reference session (declared, or typical in a changed span) or of a
+min/max price (unless the operator passed `--allow-large-price-change`), and more removals than
+`review.max_deletions`, stop it, each with what and why. `price_sessions` also attaches each tariff
+change's review (`tariffs.review.tariff_review`) and pairs its element price changes by meaning.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from reconciler.config import models
 from reconciler.core.diagnostics import Diagnostic
-from reconciler.plans.model import Action, Plan, PlanDiagnostic, Policy, ReferenceCost, ResourceChange
+from reconciler.plans.model import (
+    Action,
+    Plan,
+    PlanDiagnostic,
+    Policy,
+    ReferenceCost,
+    ResourceChange,
+    TariffReview,
+)
 from reconciler.providers.base import Desired, LiveView, Provider
 from reconciler.state.model import ResourceState
+from reconciler.tariffs import calculator
 from reconciler.tariffs import review as tariff_review
 
 ALLOW_FLAG = "--allow-large-price-change"
@@ -37,7 +49,39 @@ def price_sessions(config: models.Config, prov: Provider, planned: Sequence[Reso
         d = desired.get(address)
         return prov.tariff_for_pricing(d.attrs) if d is not None else None
 
-    return tariff_review.reference_costs(config.review, planned, before, after, now)
+    out = tariff_review.reference_costs(config.review, planned, before, after, now)
+    rules = calculator.REFERENCE if config.review is not None and config.review.pricing_rules == "reference" \
+        else calculator.OCPI_TEXT
+    include_vat = bool(getattr(prov.platform, "prices_include_vat", False))   # SEC: prices as it shows them
+    users: dict[str, tuple[list[str], int]] | None = None
+    reviews: dict[str, tuple[TariffReview, list[Any]]] = {}
+    typical_done: set[tuple[str, str]] = set()
+    for ch in planned:
+        if ch.kind != "tariff" or ch.action not in tariff_review.PRICED:
+            continue
+        old = None if ch.action is Action.CREATE else before(ch.address)
+        new = None if ch.action is Action.DELETE else after(ch.address)
+        if old is None and new is None:
+            continue
+        if users is None:
+            users = tariff_review.tariff_users(config)
+        tariff_id = ch.address.split(".", 2)[2].split("@", 1)[0]
+        # A tariff sent once per connector (SEC) is one tariff: evaluated, and its typical sessions priced, once.
+        key = json.dumps([old, new], sort_keys=True, default=str)
+        if key not in reviews:
+            reviews[key] = tariff_review.tariff_review(old, new, now.date())
+        review, shifts = reviews[key]
+        ch.tariff_review = review.model_copy(update={"prices_include_vat": include_vat})
+        kinds, count = users.get(tariff_id.casefold(), (["AC"], 0))
+        if len((old or {}).get("elements") or []) > 1 or len((new or {}).get("elements") or []) > 1:
+            paired = tariff_review.paired_price_changes(
+                ch, old, new, ch.price_changes[0].connectors if ch.price_changes else count)
+            if paired is not None:
+                ch.price_changes = paired
+        if (tariff_id.casefold(), key) not in typical_done:
+            typical_done.add((tariff_id.casefold(), key))
+            out += tariff_review.typical_costs(ch, shifts, old, new, kinds, rules, now)
+    return out
 
 
 def check(plan: Plan, review: models.Review | None) -> None:
@@ -76,9 +120,21 @@ def _findings(plan: Plan) -> list[tuple[str, str]]:
     out = []
     limit = plan.policy.max_price_change_pct
     if limit is not None:
-        large = [f"tariff {pc.tariff} on {pc.platform}: {pc.component} {pc.before} -> {pc.after} "
-                 f"({pc.pct:+.2f}%)" for c in plan.changes for pc in c.price_changes
-                 if pc.pct is not None and abs(pc.pct) > limit]
+        large = []
+        for c in plan.changes:
+            tariff = c.address.split(".", 2)[2]
+            review = c.tariff_review
+            by_schedule = review is not None and review.note is None
+            if by_schedule:
+                assert review is not None
+                # What drivers pay: each span of the week whose price moves by more than the limit.
+                large += [f"tariff {tariff} on {c.platform}: {s.dimension} {s.before.price} -> {s.after.price} "
+                          f"({s.pct:+.2f}%) {'at ' if s.when else ''}{s.text.split(': ', 1)[0]}"
+                          for s in review.shifts
+                          if s.pct is not None and abs(s.pct) > limit and s.before and s.after]
+            large += [f"tariff {pc.tariff} on {pc.platform}: {pc.component} {pc.before} -> {pc.after} "
+                      f"({pc.pct:+.2f}%)" for pc in c.price_changes
+                      if pc.pct is not None and abs(pc.pct) > limit and (pc.element < 0 or not by_schedule)]
         large += [f"tariff {r.tariff} on {r.platform}: reference session '{r.session}' "
                   f"{r.before.incl_vat if r.before else '?'} -> {r.after.incl_vat if r.after else '?'} "
                   f"({r.pct:+.2f}%)" for r in plan.reference_costs if r.pct is not None and abs(r.pct) > limit]

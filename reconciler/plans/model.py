@@ -61,6 +61,93 @@ class PriceChange(_Model):
     connectors: int = 0          # how many connectors reference this tariff
 
 
+class PriceView(_Model):
+    """One price component as the schedule compares it (decimals as exact text)."""
+
+    price: str
+    vat: str | None = None
+    step_size: int = 0
+
+
+class WeekSpan(_Model):
+    """Some days of the week, each with the same times of day (`24:00` ends a day)."""
+
+    days: list[str]                      # MONDAY ... SUNDAY
+    times: list[tuple[str, str]]         # [start, end) local wall-clock time, HH:MM
+
+
+class ConditionRange(_Model):
+    """A condition that does not depend on the clock: a quantity from `at_least` (inclusive) to
+    `below` (exclusive)."""
+
+    quantity: Literal["duration", "kwh", "power", "current"]   # duration in seconds, power in kW, current in A
+    at_least: str | None = None
+    below: str | None = None
+
+
+class ScheduleShift(_Model):
+    """Where, in the week, a dimension's price differs before and after a tariff change."""
+
+    dimension: str
+    before: PriceView | None = None      # None: no price for this dimension there before
+    after: PriceView | None = None
+    pct: float | None = None             # change of the price incl. VAT
+    all_week: bool = False
+    when: list[WeekSpan] = []
+    condition: list[ConditionRange] = Field(default=[], description="empty: any session")
+    dates: tuple[str | None, str | None] | None = Field(
+        default=None, description="[from, until) local dates; None: every date")
+    text: str = Field(description="the shift in English, as the policy names it")
+
+
+class ElementView(_Model):
+    components: list[PriceView] = []
+    types: list[str] = []
+    restrictions: dict[str, Any] = {}
+
+
+class ElementChange(_Model):
+    """An element added, removed, changed or moved, paired by what it applies to (not its index)."""
+
+    change: Literal["added", "removed", "changed", "moved"]
+    before_index: int | None = None
+    after_index: int | None = None
+    before: ElementView | None = None
+    after: ElementView | None = None
+    text: str = Field(description="the change in English")
+
+
+class TypicalSession(_Model):
+    """The assumptions of a typical session the review prices in a changed span."""
+
+    power_type: Literal["AC", "DC"]
+    power_kw: str
+    minutes: int                          # charging
+    parking_minutes: int = 0              # connected after charging (to reach an idle fee from some hours in)
+    kwh: str
+    start: str                            # local wall-clock time, YYYY-MM-DDTHH:MM
+
+
+class TariffReview(_Model):
+    """What drivers pay, when, before and after a tariff change: the weekly schedule's differences
+    and the elements matched by meaning."""
+
+    currency: str | None = None
+    prices_include_vat: bool = Field(
+        default=False, description="the prices are as the platform shows them, VAT included (SEC with "
+                                   "prices_include_vat: true); otherwise excl. VAT, as OCPI writes them")
+    shifts: list[ScheduleShift] = []
+    unchanged_elsewhere: bool = True      # some time of the week keeps every price
+    elements: list[ElementChange] = []
+    reordered: bool = False               # elements kept their prices but changed their relative order
+    order_effect: list[WeekSpan] | None = Field(
+        default=None, description="with a reorder: where a different element now prices a dimension "
+                                  "(empty list: the whole week); None: nowhere")
+    partial: bool = Field(default=False, description="the schedule has more date stretches or condition "
+                                                     "branches than are evaluated; the next ones are shown")
+    note: str | None = Field(default=None, description="why a side could not be evaluated")
+
+
 class HttpRequest(_Model):
     """One request exactly as it will be sent (path relative to the platform's base URL).
 
@@ -122,6 +209,8 @@ class ResourceChange(_Model):
         default=None, description="for a creation: every declared field, as it will be sent")
     init_only: list[str] = Field(default=[], description="fields of `after` sent at creation only")
     price_changes: list[PriceChange] = []
+    tariff_review: TariffReview | None = Field(
+        default=None, description="for a tariff: its price schedule before and after, element by element")
     requests: list[HttpRequest] = []
     covered_by: str | None = None      # the address whose request carries this change
     depends_on: list[str] = []         # addresses whose requests must succeed first
@@ -194,6 +283,9 @@ class ReferenceCost(_Model):
     after: SessionCost | None = None    # None: the tariff is removed, or could not be priced
     pct: float | None = None            # change of the price incl. VAT
     note: str | None = None             # why a side is missing
+    typical: TypicalSession | None = Field(
+        default=None, description="a typical session the review added where the schedule changes (not "
+                                  "declared in review.reference_sessions)")
 
 
 class Policy(_Model):

@@ -11,6 +11,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from reconciler.tariffs.schedule import EN as _EN_WORDS
+from reconciler.tariffs.schedule import Words
+
 LANGS = ("en", "es")
 # ISO 4217 minor units where they are not 2.
 _MINOR_UNITS = {"CLP": 0, "JPY": 0, "KRW": 0, "ISK": 0, "PYG": 0, "UYI": 0, "CLF": 4}
@@ -87,6 +90,59 @@ _TEXT: dict[str, tuple[str, str]] = {
             "**El comentario se corta aquí**: faltan {n} partes del plan (GitHub limita un comentario a {limit} "
             "caracteres). El plan completo está en {hint}."),
     "hint": ("the job summary or the `plan --json` artifact", "el resumen del job o el artefacto `plan --json`"),
+    # The tariff block: what drivers pay, when (the weekly schedule), and the elements by meaning.
+    "pays": ("**What drivers pay** ({vat}, by time of the week, in the station's local time):",
+             "**Lo que pagan los conductores** ({vat}, por momento de la semana, en la hora local de la estación):"),
+    "pays_new": ("**What drivers will pay** ({vat}, by time of the week, in the station's local time):",
+                 "**Lo que pagarán los conductores** ({vat}, por momento de la semana, en la hora local de la "
+                 "estación):"),
+    "pays_gone": ("**What drivers paid** until now ({vat}, by time of the week):",
+                  "**Lo que pagaban los conductores** hasta ahora ({vat}, por momento de la semana):"),
+    "excl_vat": ("prices excl. VAT", "precios sin IVA"),
+    "incl_vat": ("prices incl. VAT, as sent", "precios con IVA, tal como se envían"),
+    "elsewhere_unchanged": ("all other times: unchanged", "el resto del tiempo: sin cambios"),
+    "schedule_partial": ("only the next 24 stretches of dates and the first 64 combinations of kWh, duration, power "
+                         "and current conditions are evaluated",
+                         "solo se evalúan los próximos 24 tramos de fechas y las primeras 64 combinaciones de "
+                         "condiciones de kWh, duración, potencia y corriente"),
+    "no_price_shift": ("no price changes at any time of the week", "ningún precio cambia en ningún momento de la "
+                       "semana"),
+    "over_limit": ("above review.max_price_change_pct ({limit}%): apply refuses it",
+                   "supera review.max_price_change_pct ({limit} %): apply lo rechaza"),
+    "within_limit": ("within review.max_price_change_pct ({limit}%)", "dentro de review.max_price_change_pct "
+                     "({limit} %)"),
+    "elements": ("**Elements** (matched by what they apply to, not by position):",
+                 "**Elementos** (emparejados por lo que cobran, no por su posición):"),
+    "element_added": ("new element #{i}: {what}", "elemento nuevo #{i}: {what}"),
+    "element_removed": ("removed element #{i}: {what}", "elemento eliminado #{i}: {what}"),
+    "element_moved": ("element moved from #{i} to #{j}: {what}", "elemento movido de #{i} a #{j}: {what}"),
+    "element_changed": ("element #{i} changed: {what}", "elemento #{i} cambia: {what}"),
+    "element_changed_moved": ("element #{i} (now #{j}) changed: {what}", "elemento #{i} (ahora #{j}) cambia: {what}"),
+    "reorder_effect": ("the new order changes which element applies: {when}",
+                       "el nuevo orden cambia qué elemento se aplica: {when}"),
+    "reorder_no_effect": ("the new order changes nothing a driver pays: the same element applies at every time",
+                          "el nuevo orden no cambia lo que paga un conductor: se aplica el mismo elemento en todo "
+                          "momento"),
+    "fields_as_sent": ("**Fields as sent** (by position in the tariff):", "**Campos tal como se envían** (por posición "
+                       "en la tarifa):"),
+    "not_evaluated": ("the schedule could not be evaluated: {note}", "no se pudo evaluar el horario: {note}"),
+    "large_span": ("large price change: tariff {tariff} {when}: {what}{users}",
+                   "cambio de precio grande: tarifa {tariff} {when}: {what}{users}"),
+    "span_users": (" on {n} connectors", " en {n} conectores"),
+    "span_user": (" on 1 connector", " en 1 conector"),
+    "typical_session": ("typical {kind} session ({kw} kW, {duration}{parked}) from {start}",
+                        "sesión típica {kind} ({kw} kW, {duration}{parked}) desde {start}"),
+    "typical_parked": (", then {duration} parked", ", luego {duration} estacionado"),
+    "typical_note": ("Typical sessions are priced where the schedule changes, starting in each changed span (at 10:00 "
+                     "when the span holds it): AC 7.4 kW for 2 h (14.8 kWh), DC 50 kW for 30 min (25 kWh), left connected "
+                     "one hour past a fee that starts some hours in, charging 5 kWh past a price that starts after "
+                     "some energy; the power type of the connectors that use the tariff decides which (AC when none "
+                     "does).",
+                     "Las sesiones típicas se calculan donde cambia el horario, empezando en cada tramo que cambia (a "
+                     "las 10:00 si el tramo la incluye): AC 7,4 kW durante 2 h (14,8 kWh), DC 50 kW durante 30 min "
+                     "(25 kWh), conectada hasta una hora después de un cargo que empieza tras algunas horas, cargando 5 "
+                     "kWh más allá de un precio que empieza tras cierta energía; el tipo de corriente de los conectores "
+                     "que usan la tarifa decide cuál (AC si ninguno la usa)."),
     "failed": ("reconciler plan failed", "reconciler plan falló"),
     "failed_body": ("The plan could not be made; its output:", "No se pudo hacer el plan; su salida:"),
 }
@@ -152,3 +208,18 @@ def money(lang: str, amount: str | None, currency: str | None) -> str:
     if lang == "es":
         text_ = text_.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
     return f"{currency} {text_}" if currency else text_
+
+
+_ES_WORDS = Words(
+    days=("lun", "mar", "mié", "jue", "vie", "sáb", "dom"), all_day="todo el día", always="toda la semana",
+    any_time="en todo momento", from_date="desde el {date}", until_date="hasta el {date}",
+    dates="del {start} al {end}", duration_from="desde {v} de sesión", duration_below="en las primeras {v} de sesión",
+    duration_range="de {lo} a {hi} de sesión", kwh_from="desde {v} kWh cargados", kwh_below="los primeros {v} kWh",
+    kwh_range="de {lo} a {hi} kWh cargados", power_from="a {v} kW o más", power_below="bajo {v} kW",
+    power_range="de {lo} a {hi} kW", current_from="a {v} A o más", current_below="bajo {v} A",
+    current_range="de {lo} a {hi} A", reservation="reserva ({kind})", decimal_point=",", vat="IVA")
+
+
+def schedule_words(lang: str) -> Words:
+    """The words of the weekly schedule and the element descriptions (`tariffs.schedule`)."""
+    return _EN_WORDS if lang == "en" else _ES_WORDS

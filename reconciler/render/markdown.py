@@ -12,10 +12,14 @@ object with its identifying fields and field-level changes. A comment longer tha
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from reconciler.render import i18n
 from reconciler.render import values as fmt
+from reconciler.tariffs import review as tariff_review
+from reconciler.tariffs import schedule
 
 MARKER = "<!-- reconciler-plan -->"
 GITHUB_LIMIT = 65536
@@ -54,7 +58,18 @@ def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
             ident = fmt.identity(ch)
             out.append(f"- :warning: `{ch['address']}` {say('will_be')} **{what}**"
                        + (f" ({_esc(ident)})" if ident else ""))
+        review = ch.get("tariff_review") or {}
+        by_schedule = bool(review) and not review.get("note")
+        for sh in review.get("shifts") or [] if by_schedule else []:
+            if sh.get("pct") is not None and abs(sh["pct"]) >= threshold:
+                when, what = shift_line(sh, review.get("currency") or "", lang)
+                n = next((pc["connectors"] for pc in ch.get("price_changes") or [] if pc.get("connectors")), 0)
+                users = "" if not n else say("span_user") if n == 1 else say("span_users", n=n)
+                out.append("- :warning: " + say("large_span", tariff=f"`{ch['address'].split('.', 2)[2]}`",
+                                               when=_esc(when), what=_esc(what), users=users))
         for pc in ch.get("price_changes") or []:
+            if by_schedule and pc["element"] >= 0:
+                continue
             if pc.get("pct") is not None and abs(pc["pct"]) >= threshold:
                 out.append("- :warning: " + say("large_change", tariff=f"`{pc['tariff']}`", component=pc["component"],
                                                before=pc["before"], after=pc["after"],
@@ -67,7 +82,8 @@ def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
             out.append("- :mag: " + say("outside", address=f"`{ch['address']}`"))
     for r in doc.get("reference_costs") or []:
         if r.get("pct") is not None and abs(r["pct"]) >= threshold:
-            out.append("- :warning: " + say("large_session", session=_esc(r["session"]), tariff=f"`{r['tariff']}`",
+            out.append("- :warning: " + say("large_session", session=_esc(session_name(r, lang)),
+                                           tariff=f"`{r['tariff']}`",
                                            before=money(r, "before"), after=money(r, "after"),
                                            pct=i18n.pct(lang, r["pct"])))
     for m in doc.get("manual_actions") or []:
@@ -112,27 +128,134 @@ def _sessions(doc: dict[str, Any], lang: str) -> list[str]:
                 cells.append(i18n.money(lang, cost["incl_vat"], r.get("currency"))
                              + (f" ({cost['limited_by']})" if cost.get("limited_by") else ""))
         note = f" {_esc(r['note'])}" if r.get("note") else ""
-        rows.append(f"| {_esc(r['session'])} | `{_esc(r['tariff'])}` | {_esc(r['platform'])} | {cells[0]} | "
+        rows.append(f"| {_esc(session_name(r, lang))} | `{_esc(r['tariff'])}` | {_esc(r['platform'])} | {cells[0]} | "
                     f"{cells[1]} | {i18n.pct(lang, r.get('pct')) or '—'}{note} |")
     if not rows:
         return []
+    typical = any(r.get("typical") for r in doc.get("reference_costs") or [])
     return [f"### {i18n.text(lang, 'sessions')}\n\n{i18n.text(lang, 'sessions_header')}\n"
-            "|---|---|---|---:|---:|---:|", *rows, ""]
+            "|---|---|---|---:|---:|---:|", *rows, "",
+            *([i18n.text(lang, "typical_note"), ""] if typical else [])]
 
 
-def _details(ch: dict[str, Any], children: list[dict[str, Any]], lang: str = "en") -> str:
+def session_name(r: dict[str, Any], lang: str) -> str:
+    """A declared session's name, or a typical session described in the comment's language."""
+    t = r.get("typical")
+    if not t:
+        return str(r["session"])
+    words = i18n.schedule_words(lang)
+    start = dt.datetime.fromisoformat(t["start"])
+    parked = t.get("parking_minutes") or 0
+    return i18n.text(lang, "typical_session", kind=t["power_type"],
+                     kw=schedule.number(Decimal(t["power_kw"]), words),
+                     duration=schedule.duration(Decimal(t["minutes"]) * 60, words),
+                     parked=i18n.text(lang, "typical_parked", duration=schedule.duration(Decimal(parked) * 60, words))
+                     if parked else "",
+                     start=f"{words.days[start.weekday()]} {start:%H:%M}")
+
+
+def shift_line(sh: dict[str, Any], currency: str, lang: str) -> tuple[str, str]:
+    """(when, what) of one schedule shift: (`Mon–Fri 18:00–22:00`, `ENERGY 980 → 1180 COP/kWh (+20.41%)`)."""
+    words = i18n.schedule_words(lang)
+    s = tariff_review.shift_from_json(sh)
+    when = schedule.describe_where(s, words)
+    unit = f" {currency}{schedule.UNITS.get(s.dimension, '')}".rstrip()
+    if s.before is not None and s.after is not None:
+        vat = s.before.vat != s.after.vat
+        what = (f"{s.dimension} {tariff_review.price_words(s.before, words, vat)} → "
+                f"{tariff_review.price_words(s.after, words, vat)}{unit}")
+        if s.before.step_size != s.after.step_size:
+            what += f", step_size {s.before.step_size} → {s.after.step_size}"
+    elif s.after is not None:
+        what = f"{s.dimension} — → {schedule.number(s.after.price, words)}{unit}"
+    else:
+        assert s.before is not None
+        what = f"{s.dimension} {schedule.number(s.before.price, words)} → —{unit}"
+    pct = i18n.pct(lang, sh.get("pct"))
+    return when, what + (f" ({pct})" if pct else "")
+
+
+def element_line(ec: dict[str, Any], currency: str, lang: str) -> str:
+    words = i18n.schedule_words(lang)
+    old = tariff_review.element_from_json(ec["before"]) if ec.get("before") else None
+    new = tariff_review.element_from_json(ec["after"]) if ec.get("after") else None
+    i, j = ec.get("before_index"), ec.get("after_index")
+    if ec["change"] == "added" and new is not None:
+        return i18n.text(lang, "element_added", i=j, what=tariff_review.element_text(new, currency, words))
+    if ec["change"] == "removed" and old is not None:
+        return i18n.text(lang, "element_removed", i=i, what=tariff_review.element_text(old, currency, words))
+    if ec["change"] == "moved" and new is not None:
+        return i18n.text(lang, "element_moved", i=i, j=j, what=tariff_review.element_text(new, currency, words))
+    assert old is not None and new is not None
+    what = tariff_review.changed_text(old, new, currency, words)
+    if i == j:
+        return i18n.text(lang, "element_changed", i=i, what=what)
+    return i18n.text(lang, "element_changed_moved", i=i, j=j, what=what)
+
+
+def when_text(spans: list[dict[str, Any]], lang: str) -> str:
+    return schedule.describe_when(tariff_review.when_from_json(spans), i18n.schedule_words(lang))
+
+
+def tariff_block(ch: dict[str, Any], lang: str, limit: float | None) -> list[str]:
+    """The headline of a tariff's block: what drivers pay, when, before and after; then the elements."""
+    review = ch.get("tariff_review")
+    if not review:
+        return []
+    if review.get("note"):
+        return [f"{i18n.text(lang, 'not_evaluated', note=_esc(review['note']))}", ""]
+    currency = review.get("currency") or ""
+    head = {"create": "pays_new", "delete": "pays_gone"}.get(ch["action"], "pays")
+    vat = i18n.text(lang, "incl_vat" if review.get("prices_include_vat") else "excl_vat")
+    lines = [i18n.text(lang, head, vat=vat), ""]
+    shifts = review.get("shifts") or []
+    for sh in shifts:
+        when, what = shift_line(sh, currency, lang)
+        if ch["action"] == "create" and sh.get("after"):
+            what = what.replace("— → ", "", 1)
+        mark = ""
+        if limit is not None and sh.get("pct") is not None and ch["action"] not in ("create", "delete"):
+            over = abs(sh["pct"]) > limit
+            mark = (" — :no_entry_sign: " + i18n.text(lang, "over_limit", limit=f"{limit:g}")) if over else \
+                (" — " + i18n.text(lang, "within_limit", limit=f"{limit:g}"))
+        lines.append(f"- **{_esc(when)}**: {_esc(what)}{mark}")
+    if not shifts:
+        lines.append(f"- {i18n.text(lang, 'no_price_shift')}")
+    elif review.get("unchanged_elsewhere") and ch["action"] not in ("create", "delete"):
+        lines.append(f"- {i18n.text(lang, 'elsewhere_unchanged')}")
+    if review.get("partial"):
+        lines.append(f"- :information_source: {i18n.text(lang, 'schedule_partial')}")
+    lines.append("")
+    elements = review.get("elements") or []
+    if elements and ch["action"] not in ("create", "delete"):
+        lines += [i18n.text(lang, "elements"), ""]
+        lines += [f"- {_esc(element_line(ec, currency, lang))}" for ec in elements]
+        if review.get("reordered"):
+            effect = review.get("order_effect")
+            if effect is None:
+                lines.append(f"- {i18n.text(lang, 'reorder_no_effect')}")
+            else:
+                lines.append(f"- {i18n.text(lang, 'reorder_effect', when=_esc(when_text(effect, lang)))}")
+        lines.append("")
+    return lines
+
+
+def _details(ch: dict[str, Any], children: list[dict[str, Any]], lang: str = "en", limit: float | None = None) -> str:
     sym = fmt.SYMBOL.get(ch["action"], " ")
     ident = fmt.identity(ch)
     lines = [f"<details><summary><code>{sym}</code> <code>{ch['address']}</code> {i18n.verb(lang, ch['action'])}"
              + (f" — {_esc(ident)}" if ident else "") + "</summary>", ""]
     if ch.get("reason"):
         lines += [f"{i18n.text(lang, 'reason')}: {_esc(ch['reason'])}", ""]
+    lines += tariff_block(ch, lang, limit)
     if ch.get("after"):
         lines += [i18n.text(lang, "value_header"), "|---|---|"]
         for name, val in ch["after"].items():
             lines.append(f"| `{_esc(name)}` | {_esc(_code(val))} |")
         lines.append("")
     if ch.get("changes"):
+        if ch.get("tariff_review") and not ch["tariff_review"].get("note"):
+            lines += [i18n.text(lang, "fields_as_sent"), ""]
         lines += [i18n.text(lang, "field_header"), "|---|---|---|"]
         for fc in ch["changes"]:
             after = i18n.text(lang, "cleared") if fc["op"] == "clear" else _code(fc["after"])
@@ -177,7 +300,8 @@ def render(doc: dict[str, Any], *, full_plan_hint: str | None = None, limit: int
     for ch in doc.get("changes") or []:
         if ch.get("covered_by"):
             covered.setdefault(ch["covered_by"], []).append(ch)
-    blocks = [_details(ch, covered.get(ch["address"], []), lang) for ch in doc.get("changes") or []
+    limit_pct = (doc.get("policy") or {}).get("max_price_change_pct")
+    blocks = [_details(ch, covered.get(ch["address"], []), lang, limit_pct) for ch in doc.get("changes") or []
               if not ch.get("covered_by")]
     if blocks:
         parts.append(f"### {i18n.text(lang, 'changes')}\n")

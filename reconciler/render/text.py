@@ -9,6 +9,7 @@ from typing import IO, Any
 import click
 
 from reconciler.plans.model import Plan, ResourceChange
+from reconciler.render import markdown  # the tariff lines are the comment's, in English
 from reconciler.render import values as fmt
 
 COLORS = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta", "x": "bright_black"}
@@ -26,7 +27,7 @@ class _Out:
         return "\n".join(self.lines) + "\n"
 
 
-def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]]) -> None:
+def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]], limit: float | None = None) -> None:
     action = ch["action"]
     sym = fmt.SYMBOL.get(action, " ")
     verb = fmt.VERBS.get(action, action)
@@ -34,6 +35,7 @@ def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]]) -> None
     ident = fmt.identity(ch)
     o.add(f"  {sym} {ch['kind']} \"{ch['address'].split('.', 2)[2]}\"" + (f"  [{ident}]" if ident else ""),
           fg=COLORS.get(sym))
+    _tariff_headline(o, ch, limit)
     init_only = set(ch.get("init_only") or [])
     for name, val in (ch.get("after") or {}).items():
         o.add(f"      + {name} = {fmt.value(val)}" + ("  (sent at creation only)" if name in init_only else ""),
@@ -48,8 +50,9 @@ def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]]) -> None
         if fc.get("drift"):
             text += "  (changed outside reconciler; will be corrected)"
         o.add(f"      {mark} {text}", fg=COLORS.get(mark))
+    by_schedule = bool(ch.get("tariff_review")) and not (ch.get("tariff_review") or {}).get("note")
     for pc in ch.get("price_changes") or []:
-        if pc["field"] != "price" or pc.get("pct") is None:
+        if pc["field"] != "price" or pc.get("pct") is None or (by_schedule and pc["element"] >= 0):
             continue
         where = pc["component"] if pc["element"] < 0 else f"element {pc['element']} {pc['component']}"
         cur = f" {pc['currency']}" if pc.get("currency") else ""
@@ -63,6 +66,43 @@ def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]]) -> None
     for r in ch.get("requests") or []:
         o.add(f"      => {fmt.request_line(r)}")
     o.add()
+
+
+def _tariff_headline(o: _Out, ch: dict[str, Any], limit: float | None) -> None:
+    """What drivers pay, when, before and after (the weekly schedule), then the elements by meaning."""
+    review = ch.get("tariff_review")
+    if not review:
+        return
+    if review.get("note"):
+        o.add(f"      the schedule could not be evaluated: {review['note']}", fg="yellow")
+        return
+    currency = review.get("currency") or ""
+    created, removed = ch["action"] == "create", ch["action"] == "delete"
+    vat = "incl. VAT, as sent" if review.get("prices_include_vat") else "excl. VAT"
+    o.add("      what drivers " + ("will pay" if created else "paid" if removed else "pay")
+          + f" (prices {vat}, station local time):")
+    for sh in review.get("shifts") or []:
+        when, what = markdown.shift_line(sh, currency, "en")
+        over = limit is not None and sh.get("pct") is not None and abs(sh["pct"]) > limit
+        o.add(f"        {when}: {what.replace('— → ', '', 1) if created else what}"
+              + (f"  (above review.max_price_change_pct {limit:g}%)" if over else ""), fg="yellow" if over else None)
+    if not review.get("shifts"):
+        o.add("        no price changes at any time of the week")
+    elif review.get("unchanged_elsewhere") and not (created or removed):
+        o.add("        all other times: unchanged")
+    if review.get("partial"):
+        o.add("        only the next 24 stretches of dates and the first 64 combinations of kWh, duration, power and "
+              "current conditions are evaluated")
+    if review.get("elements") and not (created or removed):
+        o.add("      elements (matched by what they apply to):")
+        for ec in review["elements"]:
+            o.add(f"        {markdown.element_line(ec, currency, 'en')}")
+        if review.get("reordered"):
+            effect = review.get("order_effect")
+            if effect is None:
+                o.add("        the new order changes nothing a driver pays: the same element applies at every time")
+            else:
+                o.add(f"        the new order changes which element applies: {markdown.when_text(effect, 'en')}")
 
 
 def render(doc: dict[str, Any], color: bool = False) -> str:
@@ -112,7 +152,7 @@ def render(doc: dict[str, Any], color: bool = False) -> str:
     for ch in changes:
         if ch.get("covered_by"):
             continue
-        _change(o, ch, covered.get(ch["address"], []))
+        _change(o, ch, covered.get(ch["address"], []), (doc.get("policy") or {}).get("max_price_change_pct"))
     o.add(fmt.summary_line(s), bold=True)
     return o.text()
 

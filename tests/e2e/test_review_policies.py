@@ -14,14 +14,19 @@ def test_large_price_change_is_refused_then_allowed(applied: Estate) -> None:
     applied.edit("tariffs.yaml", DC_1450, "{type: ENERGY, price: 1650, vat: 19, step_size: 1}")
     plan = applied.plan()
     assert plan.exit_code == 0
-    assert "Warning: apply will refuse this plan: 2 price change(s) exceed review.max_price_change_pct (10%)" \
+    # The base price applies outside the weekday 17:00-21:00 peak: that span, the declared Saturday
+    # session and the typical DC session priced in the span (dc-rapida is on DC connectors).
+    assert "Warning: apply will refuse this plan: 3 price change(s) exceed review.max_price_change_pct (10%)" \
         in plan.output
     refused = applied.apply()
     assert refused.exit_code == 1
-    assert "Error: review.yaml:4: review.max_price_change_pct: refusing to apply: 2 price change(s) exceed " \
+    assert "Error: review.yaml:4: review.max_price_change_pct: refusing to apply: 3 price change(s) exceed " \
            "review.max_price_change_pct (10%)" in refused.output
-    assert "tariff dc-rapida on siem: ENERGY 1450 -> 1650 (+13.79%)" in refused.output
+    assert "tariff dc-rapida on siem: ENERGY 1450 -> 1650 (+13.79%) at Mon–Fri 00:00–17:00, 21:00–24:00; " \
+           "Sat–Sun all day" in refused.output
     assert "reference session '30 kWh DC in 40 min, Saturday noon' 54145 -> 61285 (+13.19%)" in refused.output
+    assert "reference session 'typical DC session (50 kW, 30 min) from Mon 10:00' 45517.5 -> 51467.5 (+13.07%)" \
+        in refused.output
     assert "apply with --allow-large-price-change" in refused.output and "Nothing was sent." in refused.output
     assert applied.writes() == []
     allowed = applied.apply("--allow-large-price-change")
@@ -61,7 +66,7 @@ def test_plan_json_carries_policy_and_reference_costs(applied: Estate) -> None:
                  "{type: FLAT, price: 2100, vat: 19, step_size: 1}")
     doc = json.loads(applied.plan("--json").output)
     assert doc["policy"] == {"max_price_change_pct": 10.0, "max_deletions": 10}
-    costs = {r["session"]: r for r in doc["reference_costs"]}
+    costs = {r["session"]: r for r in doc["reference_costs"] if r["typical"] is None}
     assert set(costs) == {"30 kWh DC in 40 min, weekday 18:00", "30 kWh DC in 40 min, Saturday noon"}
     weekday = costs["30 kWh DC in 40 min, weekday 18:00"]
     # 30 kWh at the 17:00-21:00 weekday price 1750 + the flat fee, with 19 % IVA

@@ -63,7 +63,8 @@ def test_price_change_on_a_tariff_used_by_three_connectors_is_exactly_three_tari
     assert plan.exit_code == 2, plan.output
     for local in DC_TARIFF_CONNECTORS:
         assert f"# sec.tariff.cl-dc-rapida@{local} will be updated in place" in plan.output
-    assert plan.output.count("price element 0 ENERGY: 357 -> 380.8 CLP (+6.67%, 1 connectors)") == 3
+    # The schedule headline (SEC tariffs have one element and no restrictions: the whole week), as sent.
+    assert plan.output.count("        all week: ENERGY 357 → 380.8 CLP/kWh (+6.67%)\n") == 3
     assert "Plan: 0 to add, 3 to change, 0 to remove. 3 requests." in plan.output
     result = chile_applied.apply()
     assert result.exit_code == 0, result.output

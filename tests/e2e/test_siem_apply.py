@@ -55,7 +55,8 @@ def test_price_change_is_exactly_one_tariff_put(applied: Estate) -> None:
     plan = applied.plan("--detailed-exitcode")
     assert plan.exit_code == 2, plan.output
     assert "elements[1].price_components[0].price: 1450 -> 1500" in plan.output
-    assert "(+3.45%, 3 connectors)" in plan.output
+    # The schedule headline: the base price applies outside the weekday 17:00-21:00 peak.
+    assert "Mon–Fri 00:00–17:00, 21:00–24:00; Sat–Sun all day: ENERGY 1450 → 1500 COP/kWh (+3.45%)" in plan.output
     applied.clear_requests()
     result = applied.apply()
     assert result.exit_code == 0, result.output

@@ -201,7 +201,8 @@ def test_apply_refuses_a_large_price_change_and_sends_nothing(repo: Repo) -> Non
     refused = repo.run("push", {}, n=2)
     assert refused.code == 1
     assert refused.outputs["exitcode"] == "1"
-    assert "refusing to apply: 2 price change(s) exceed review.max_price_change_pct (10%)" in refused.output
+    # The off-peak span, the declared Saturday session and the typical DC session in that span.
+    assert "refusing to apply: 3 price change(s) exceed review.max_price_change_pct (10%)" in refused.output
     assert "review.yaml:4" in refused.output and "Nothing was sent." in refused.output
     sent = [json.loads(line) for line in requests.read_text()[len(before):].splitlines()]
     assert [r["method"] for r in sent if r["method"] != "GET" and not r["path"].endswith("/auth/token")] == []

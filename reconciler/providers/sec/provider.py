@@ -111,6 +111,11 @@ class SecProvider(Provider):
                 f"changed or deleted, read its ID on the SEC web site and run: {self.command('import', '<address>', '<tariff_id>')}"))
         return view
 
+    def tariff_for_pricing(self, attrs: dict[str, Any]) -> dict[str, Any] | None:
+        """A SEC tariff (one list of components, prices as sent) as a one-element OCPI tariff in CLP;
+        the prices carry no separate VAT: they are what SEC shows (with IVA when the platform sends it)."""
+        return tariffs.as_ocpi(attrs)
+
     def command(self, *args: str) -> str:
         """A `reconciler ...` command line for the user, pointing at this configuration."""
         return command_line(self.config_root, *args)

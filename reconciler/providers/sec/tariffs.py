@@ -84,6 +84,20 @@ def attributes(tariff: models.Tariff, order_number: int, include_vat: bool) -> d
     return out
 
 
+def as_ocpi(attrs: dict[str, Any]) -> dict[str, Any] | None:
+    """A SEC tariff's attributes (desired, live or last applied) as an OCPI 2.2.1 Tariff for the review."""
+    comps = attrs.get("components")
+    if not isinstance(comps, list) or not comps:
+        return None
+    out: dict[str, Any] = {"currency": CURRENCY, "elements": [{"price_components": [
+        {"type": str(c.get("dimension")), "price": c.get("price"), "step_size": 0}
+        for c in comps if isinstance(c, dict)]}]}
+    for field in ("min_price", "max_price"):
+        if attrs.get(field) is not None:
+            out[field] = {"excl_vat": attrs[field]}
+    return out
+
+
 def vat_note(platform: models.SecPlatform) -> str:
     if platform.prices_include_vat:
         return "prices are sent including VAT (IVA), as prices_include_vat: true says"

@@ -3,6 +3,7 @@ validates against it, and the pre-commit hook checks configuration directories o
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import sys
@@ -84,3 +85,17 @@ def test_find_with_no_configuration_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "docker-compose.yml").write_text("services: {}\n")
     result = CliRunner().invoke(cli, ["validate", "--find", str(tmp_path)])
     assert result.exit_code == 1 and "no configuration directory found" in result.output
+
+
+def test_find_json_reports_each_configuration(tmp_path: Path) -> None:
+    copy_example("colombia", tmp_path / "a")
+    copy_example("medido", tmp_path / "b")
+    bogota = tmp_path / "a" / "bogota.yaml"
+    bogota.write_text(bogota.read_text().replace("    address: Cra 11 82-71", "    adress: Cra 11 82-71"))
+    result = CliRunner().invoke(cli, ["validate", "--find", "--json", "--without-credentials", str(tmp_path)])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["valid"] is False
+    by_dir = {Path(c["directory"]).name: c for c in doc["configurations"]}
+    assert by_dir["b"]["valid"] is True and by_dir["a"]["error_count"] == 1
+    assert by_dir["a"]["diagnostics"][0]["range"]["filename"].endswith("a/bogota.yaml")

@@ -137,7 +137,7 @@ def summary(plan_json: Path | None, log_file: Path | None, title: str | None, la
             except json.JSONDecodeError as exc:
                 raise DiagnosticError.single(f"{plan_json} is not a plan JSON document ({exc})") from None
             parts.append(markdown.render(doc, limit=markdown.SUMMARY_LIMIT - 100_000, lang=lang,
-                                         full_plan_hint="the plan-json file (upload it as an artifact)"))
+                                         full_plan_hint=i18n.text(lang, "hint_artifact")))
         log = _read(log_file)
         if log is not None:
             heading = title or (i18n.text(lang, "failed") if not raw else "Output")

@@ -10,6 +10,7 @@ Registered on the main group by `cli.main`. Parse -> provider or state -> print,
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -110,8 +111,10 @@ def _print(orgs: list[discovery.Organization], declared: dict[str, str], bound: 
 @click.option("--not-stored", "stored", flag_value=False, help="ChileMedido does not hold them: send them again.")
 @click.option("--config", "legacy_config", type=click.Path(path_type=Path), default=None, hidden=True)
 @click.option("--state", "state_file", type=click.Path(path_type=Path), default=None, help="State file.")
+@click.option("--lock-timeout", "lock_timeout", default="0s", show_default=True, metavar="DURATION",
+              help="How long to wait for a state lock another run holds (e.g. 30s, 5m).")
 def resolve(address: str, config_arg: Path | None, stored: bool | None, legacy_config: Path | None,
-            state_file: Path | None) -> None:
+            state_file: Path | None, lock_timeout: str) -> None:
     """Settle an upload whose answer was lost, after checking on ChileMedido (DIR: the configuration
     directory, default the current one)."""
     from reconciler.cli.main import config_dir_arg, guarded
@@ -127,8 +130,8 @@ def resolve(address: str, config_arg: Path | None, stored: bool | None, legacy_c
             raise DiagnosticError.single(f"{address} is not a measurements address (e.g. medido.measurements.29)")
         if stored is None:
             raise DiagnosticError.single("say what ChileMedido holds: --stored or --not-stored")
-        store = runtime.StateStore(runtime.state_path(config, state_file))
-        with store.lock("medido resolve") as handle:
+        store = runtime.open_store(config, state_file)
+        with contextlib.closing(store), store.lock("medido resolve", runtime.parse_duration(lock_timeout)) as handle:
             console.diagnostics(handle.warnings)
             state = store.load()
             wm = state.get_watermark(address)

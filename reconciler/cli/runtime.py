@@ -9,6 +9,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
+import shlex
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,7 +27,8 @@ from reconciler.providers.base import Provider
 from reconciler.state import journal as journal_mod
 from reconciler.state import pending as pending_mod
 from reconciler.state.model import ResourceState, State, Watermark, utcnow
-from reconciler.state.store import StateStore
+from reconciler.state.postgres import PostgresStore
+from reconciler.state.store import Backend, StateStore
 
 T = TypeVar("T")
 STATE_FILE = "reconciler.state.json"
@@ -54,6 +57,59 @@ def state_path(config_path: Path, explicit: Path | None) -> Path:
         return explicit
     env = os.environ.get("RECONCILER_STATE")
     return Path(env) if env else config_dir(config_path) / STATE_FILE
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+MAX_LOCK_TIMEOUT = 24 * 3600.0
+
+
+def parse_duration(text: str) -> float:
+    """`30s`, `5m`, `1h`, `500ms`, `10` (seconds) -> seconds; at most a day, so every wait ends."""
+    match = _DURATION.fullmatch(text or "")
+    if match is None:
+        raise DiagnosticError.single(f"'{text}' is not a duration; write e.g. 30s, 5m or 1h", field="--lock-timeout")
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_LOCK_TIMEOUT:
+        raise DiagnosticError.single(f"'{text}' is longer than the 24h a run may wait for the lock",
+                                     field="--lock-timeout")
+    return seconds
+
+
+def unlock_args(config_path: Path, explicit_state: Path | None) -> str:
+    """What follows `reconciler force-unlock ID` so the hint works from where the user ran the command."""
+    out = "" if config_path == Path(".") else " " + shlex.quote(str(config_path))
+    if explicit_state is not None:
+        out += " --state " + shlex.quote(str(explicit_state))
+    return out
+
+
+_FROM_CONFIG: Any = object()
+
+
+def open_store(config_path: Path, explicit_state: Path | None,
+               settings: models.StateSettings | None = _FROM_CONFIG) -> Backend:
+    """The state of the configuration at `config_path`, where its `state:` block says.
+
+    By default the block is read from the configuration (given: an already loaded one; None: the
+    local default). A directory without any configuration is an error (a state command there
+    would show nothing).
+    """
+    if settings is _FROM_CONFIG:
+        settings = loader.load_state_settings(config_path)
+    hint = unlock_args(config_path, explicit_state)
+    if settings is not None and settings.backend == "postgres":
+        if explicit_state is not None:
+            raise DiagnosticError.single(
+                "--state names a local state file, but this configuration keeps its state in PostgreSQL "
+                f"(state.backend: postgres, name {settings.name})", field="--state",
+                detail="Drop --state, or use `reconciler state migrate` to copy a local file there.")
+        if settings.url is None:
+            raise DiagnosticError.single("the PostgreSQL state URL is not available", field="state.url",
+                                         detail="Set the environment variable (or file) that state.url names.")
+        assert settings.name is not None
+        return PostgresStore(settings.url.get_secret_value(), settings.name, unlock_args=hint)
+    return StateStore(state_path(config_path, explicit_state), unlock_args=hint)
 
 
 def sandbox_dir(state_file: Path) -> Path:
@@ -103,7 +159,7 @@ class Session:
     """
 
     config: models.Config
-    store: StateStore
+    store: Backend
     providers: dict[str, Provider]
     runner: asyncio.Runner
 
@@ -114,8 +170,9 @@ class Session:
         With `prefetch`, the platforms are read (what the state says exists) while a large
         configuration is still loading, on the same event loop the plan then uses.
         """
-        spath = state_path(config_path, explicit_state)
-        store = StateStore(spath)
+        store = open_store(config_path, explicit_state)
+        # The embedded sandbox keeps its data beside a local state, or beside the configuration.
+        spath = store.path if isinstance(store, StateStore) else state_path(config_path, None)
         runner = asyncio.Runner()
         try:
             with gcpause.paused():
@@ -152,7 +209,7 @@ class Session:
         self.close()
 
 
-def _load_beside_state(config_path: Path, store: StateStore) -> models.Config:
+def _load_beside_state(config_path: Path, store: Backend) -> models.Config:
     """The configuration; if its YAML has to be parsed in worker processes, the state file is
     parsed meanwhile (`store.load()` under the lock then reuses it)."""
     if not store.exists():
@@ -191,7 +248,7 @@ def _run(runner: asyncio.Runner, fn: Callable[[], Awaitable[T]]) -> T:
     return result
 
 
-async def _load_prefetching(config_path: Path, store: StateStore,
+async def _load_prefetching(config_path: Path, store: Backend,
                             spath: Path) -> tuple[models.Config, dict[str, Provider]]:
     early = loader.load_platforms(config_path) if store.exists() else None
     providers: dict[str, Provider] = {}
@@ -271,7 +328,7 @@ def to_resource(update: StateUpdate, prior: ResourceState | None) -> ResourceSta
 class Recorder:
     """Applies state updates to the in-memory state and journals them durably, in one step."""
 
-    def __init__(self, state: State, journal: journal_mod.Journal) -> None:
+    def __init__(self, state: State, journal: Any) -> None:
         self.state = state
         self.journal = journal
 

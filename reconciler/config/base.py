@@ -63,6 +63,14 @@ class ConfigModel(BaseModel):
         return SourceRef(smap.file, smap.line(path), format_path(path))
 
 
+    def literal(self, field: str) -> str | None:
+        """How a numeric field was written in the YAML (`1.750`), when it was written as a number."""
+        if self._origin is None:
+            return None
+        smap, path = self._origin
+        return smap.numbers.get((*path, field))
+
+
 def attach_sources(model: BaseModel, smap: SourceMap, path: PathT) -> None:
     """Record `path` in `smap` as the origin of `model` and of every model nested in it."""
     if isinstance(model, ConfigModel):

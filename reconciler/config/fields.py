@@ -6,10 +6,11 @@ Used by `ocpi` (wire models) and `models` (config models); `validation` looks a 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Annotated
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, StringConstraints, WithJsonSchema
 
@@ -132,5 +133,84 @@ TariffId36 = Annotated[str, BeforeValidator(_id_from_int),
 TextId = Annotated[str, BeforeValidator(_id_from_int), StringConstraints(min_length=1), _text_or_integer(minLength=1)]
 
 Number = Annotated[Decimal, PlainSerializer(_json_number, return_type=int | float, when_used="json")]
+
+
+# -- money: numbers only ---------------------------------------------------------------------------
+
+_DOT_THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+$")       # 1.750, 12.500.000
+_COMMA_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+$")       # 1,750
+_SPANISH = re.compile(r"^\d{1,3}(\.\d{3})*,\d+$")          # 1.750,50 / 1,75
+_ENGLISH = re.compile(r"^\d{1,3}(,\d{3})+\.\d+$")          # 1,750.50
+
+
+def _plain(text: str) -> str:
+    value = Decimal(text)
+    return format(value.normalize(), "f") if value != 0 else "0"
+
+
+def quoted_amount_readings(text: str) -> list[str]:
+    """How a quoted amount may have been meant, as YAML numbers: "1.750" -> ["1750", "1.75"]."""
+    t = text.strip().replace(" ", "").replace("\u00a0", "")
+    out: list[str] = []
+    try:
+        if _DOT_THOUSANDS.match(t):
+            out.append(_plain(t.replace(".", "")))
+            if t.count(".") == 1:          # 1.750 may also be 1.75; 1.000.000 is only a million
+                out.append(_plain(t))
+        elif _COMMA_THOUSANDS.match(t):
+            out.append(_plain(t.replace(",", "")))
+            if t.count(",") == 1:
+                out.append(_plain(t.replace(",", ".")))
+        elif _SPANISH.match(t):
+            out.append(_plain(t.replace(".", "").replace(",", ".")))
+        elif _ENGLISH.match(t):
+            out.append(_plain(t.replace(",", "")))
+        else:
+            value = Decimal(t)
+            if value.is_finite():
+                out.append(_plain(t))
+    except InvalidOperation:
+        return []
+    return list(dict.fromkeys(out))
+
+
+def _amount(value: object) -> object:
+    """Prices are YAML numbers: text is refused with how to write it (a quoted "1.750" may mean 1750
+    with a thousands separator or 1.75; reconciler will not guess)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, not {str(value).lower()}")
+    if isinstance(value, str):
+        readings = quoted_amount_readings(value)
+        shown = value if len(value) <= 20 else value[:20] + "..."
+        if len(readings) > 1:
+            raise ValueError(f'"{shown}" is text, and an amount must be a number: write {readings[0]} (if "." '
+                             f"separates thousands) or {readings[1]} (if it is the decimal point), without "
+                             "quotes and without thousands separators")
+        if readings:
+            raise ValueError(f'"{shown}" is text, and an amount must be a number: write {readings[0]}, without '
+                             "quotes (the decimal point is \".\", no thousands separators)")
+        raise ValueError(f'"{shown}" is text, and an amount must be a number, e.g. 1750 or 1.75 (without quotes)')
+    if isinstance(value, float | int):
+        return Decimal(str(value))
+    return value
+
+
+_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
+class _NumberSchema:
+    """The JSON schema of an amount says number (pydantic's Decimal also offers a string)."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> Any:
+        js = handler.resolve_ref_schema(handler(core_schema))
+        numbers = [b for b in js.get("anyOf") or [] if b.get("type") == "number"]
+        if not numbers:
+            return js
+        out = {**numbers[0], **{k: v for k, v in js.items() if k != "anyOf"}}
+        return {_BOUNDS.get(k, k): v for k, v in out.items()}
+
+
+Amount = Annotated[Decimal, BeforeValidator(_amount), _NumberSchema(),
+                   PlainSerializer(_json_number, return_type=int | float, when_used="json")]
 DateTime = Annotated[datetime, AfterValidator(_to_utc),
                      PlainSerializer(_json_datetime, return_type=str, when_used="json")]

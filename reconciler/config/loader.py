@@ -49,6 +49,7 @@ class _Collected:
     platforms: dict[str, _Item] = field(default_factory=dict)
     lists: dict[str, list[_Item]] = field(default_factory=lambda: {k: [] for k in _LISTS})
     review: _Item | None = None
+    state: _Item | None = None
     failed: dict[str, int] = field(default_factory=lambda: {k: 0 for k in _LISTS})  # items that did not build
 
 
@@ -84,6 +85,7 @@ def load_config(path: Path, *, meanwhile: Callable[[], None] | None = None) -> m
                         diags)
     imports = _build_all(models.ImportBlock, collected.lists["import"], diags)
     review = _build(models.Review, collected.review, diags) if collected.review else None
+    state = _state(collected.state, diags) if collected.state else None
     diags += checks.check(platforms, tariffs, stations, meters, imports,
                           unbuilt=frozenset(collected.platforms) - frozenset(platforms))
     diags += checks.check_review(review, tariffs)
@@ -101,7 +103,7 @@ def load_config(path: Path, *, meanwhile: Callable[[], None] | None = None) -> m
         platforms=platforms,
         tariffs={t.id: t for t in tariffs},
         stations={s.id: s for s in stations},
-        meters=meters, imports=imports, review=review, warnings=warnings,
+        meters=meters, imports=imports, review=review, warnings=warnings, state=state,
     )
 
 
@@ -133,6 +135,65 @@ def load_platforms(path: Path | str) -> dict[str, models.Platform] | None:
     if any(d.severity is Severity.ERROR for d in diags) or any(p is None for p in platforms.values()):
         return None
     return {name: p for name, p in platforms.items() if p is not None}
+
+
+_STATE_KEY = re.compile(rb"^state[ \t]*:", re.MULTILINE)
+
+
+def load_state_settings(path: Path | str) -> models.StateSettings | None:
+    """Only the `state:` block of a configuration (None: there is none, the state is local).
+
+    Read before the rest of the configuration, to know where the state is while it loads. Errors
+    in the block raise DiagnosticError with file, line and field; errors elsewhere are left to
+    `load_config`.
+    """
+    _, files = sources.discover(Path(path))
+    collected = _Collected()
+    diags: list[Diagnostic] = []
+    for f in files:
+        if not _STATE_KEY.search(f.data):
+            continue
+        data, smap, errors = sources.parse(f)
+        if errors or not isinstance(data, dict) or "state" not in data:
+            continue  # load_config reports the file's own errors
+        _collect({"state": data["state"]}, smap, f.path.parent, collected, diags)
+    settings = _state(collected.state, diags) if collected.state else None
+    errors_found = [d for d in diags if d.severity is Severity.ERROR]
+    if errors_found:
+        raise DiagnosticError(sorted(diags, key=_order))
+    return settings
+
+
+def _state(item: _Item, diags: list[Diagnostic]) -> models.StateSettings | None:
+    """The `state:` block, its URL resolved from the environment or a file (never written in YAML)."""
+    raw = item.data
+    if not isinstance(raw, dict):
+        return None
+    raw = dict(raw)
+    url_path: PathT = ("state", "url")
+    if raw.get("url") is not None:
+        errors: list[Diagnostic] = []
+        warnings: list[Diagnostic] = []
+        raw["url"] = secrets.resolve_value(raw["url"], "url", url_path, item.smap, item.yaml_dir, errors, warnings)
+        diags += errors + warnings
+        if errors:
+            return None
+    built = _build(models.StateSettings, _Item(raw, item.smap, item.path, item.yaml_dir), diags)
+    if built is None:
+        return None
+    if built.backend == "postgres":
+        if "url" not in raw:
+            diags.append(_error("backend: postgres needs url: ${env:RECONCILER_STATE_URL} (postgresql://...)",
+                                item.smap, url_path))
+            return None
+        if built.url is not None:
+            scheme = built.url.get_secret_value().partition("://")[0]
+            if scheme not in ("postgresql", "postgres"):
+                diags.append(_error("the state URL must start with postgresql:// "
+                                    "(postgresql://user@host:5432/database); the value is not shown",
+                                    item.smap, url_path))
+                return None
+    return built
 
 
 # Parsing YAML is most of the time of a large configuration: large multi-file configurations are
@@ -235,13 +296,14 @@ def _collect(data: object, smap: SourceMap, yaml_dir: Path, out: _Collected, dia
             out.lists[key] += [_Item(v, smap, (key, i), yaml_dir) for i, v in enumerate(value)]
         elif not isinstance(value, dict):
             diags.append(_error("expected a mapping (key: value)", smap, path))
-        elif key == "review":
-            if out.review is not None:
-                first = out.review.smap
-                diags.append(_error(f"review is defined twice: also at {first.file}:{first.line(('review',))}",
+        elif key in ("review", "state"):
+            prior: _Item | None = getattr(out, key)
+            if prior is not None:
+                first = prior.smap
+                diags.append(_error(f"{key} is defined twice: also at {first.file}:{first.line((key,))}",
                                     smap, path))
             else:
-                out.review = _Item(value, smap, path, yaml_dir)
+                setattr(out, key, _Item(value, smap, path, yaml_dir))
         else:
             for name, block in value.items():
                 first_item = out.platforms.get(name)

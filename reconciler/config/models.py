@@ -30,14 +30,14 @@ from pydantic.json_schema import SkipJsonSchema
 from reconciler.config import medido, ocpi
 from reconciler.config import sec as sec_blocks
 from reconciler.config.base import ConfigModel, SourceRef
-from reconciler.config.fields import AddressId36, CountryCode, Number, PartyId, TariffId36, TextId
+from reconciler.config.fields import AddressId36, Amount, CountryCode, Number, PartyId, TariffId36, TextId
 from reconciler.core.addresses import Address
 from reconciler.core.diagnostics import Diagnostic
 
 __all__ = [
     "Account", "ChileMedidoPlatform", "Config", "Connector", "Document", "Evse", "ImportBlock",
     "Lifecycle", "Measurements", "Meter", "OcpiPlatform", "Platform", "PriceComponent", "ReferenceSession", "Review",
-    "SecPlatform", "SiemPlatform", "SourceRef", "Station", "Tariff", "TariffDimension", "TariffElement",
+    "SecPlatform", "SiemPlatform", "SourceRef", "StateSettings", "Station", "Tariff", "TariffDimension", "TariffElement",
 ]
 
 Drift = Literal["correct", "warn"]
@@ -211,8 +211,8 @@ class TariffDimension(enum.StrEnum):
 
 class PriceComponent(ConfigModel):
     type: TariffDimension
-    price: Number = Field(ge=0, description="excluding VAT")
-    vat: Number | None = Field(default=None, ge=0, le=100, description="percent")
+    price: Amount = Field(ge=0, description="excluding VAT; a number (1750, 1.75), never quoted text")
+    vat: Amount | None = Field(default=None, ge=0, le=100, description="percent")
     step_size: int = Field(ge=0)
 
 
@@ -221,8 +221,17 @@ class TariffElement(ConfigModel):
     restrictions: ocpi.TariffRestrictions | None = None
 
 
+class Price(ocpi.Price):
+    """min_price / max_price: numbers, never quoted text."""
+
+    excl_vat: Amount
+    incl_vat: Amount | None = None
+
+
 class Tariff(ocpi.TariffFields):
     id: TariffId36
+    min_price: Price | None = None
+    max_price: Price | None = None
     elements: list[TariffElement] = Field(min_length=1)
     platforms: list[str] | None = Field(default=None, description="default: the platforms of its stations")
     lifecycle: Lifecycle | None = None
@@ -297,6 +306,31 @@ class Review(ConfigModel):
         "examples; reference: as TandemDrive's reference calculator (no min/max price)")
 
 
+STATE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+
+
+class StateSettings(ConfigModel):
+    """Where the state lives: the file beside the configuration (local) or a PostgreSQL database."""
+
+    backend: Literal["local", "postgres"] = Field(default="local", description="local: the state file beside "
+                                                  "the configuration (default); postgres: a table in a database "
+                                                  "shared by the team and CI")
+    url: SecretStr | None = Field(default=None, description="postgres only: ${env:RECONCILER_STATE_URL} or "
+                                  "${file:path}, holding postgresql://user[:password]@host:5432/database (a secret)")
+    name: Annotated[str, StringConstraints(pattern=STATE_NAME)] | None = Field(
+        default=None, description="postgres only: one state per name in that database, e.g. colombia-prod")
+
+    @model_validator(mode="after")
+    def _backend_fields(self) -> StateSettings:
+        if self.backend == "local":
+            extra = [k for k in ("url", "name") if k in self.model_fields_set]
+            if extra:
+                raise ValueError(f"{' and '.join(extra)} only apply to backend: postgres")
+        elif "name" not in self.model_fields_set or not self.name:
+            raise ValueError("backend: postgres needs a name (one state per name in the database)")
+        return self
+
+
 class Document(ConfigModel):
     """One config file (and the merge of all of them); used for the JSON schema."""
 
@@ -306,9 +340,10 @@ class Document(ConfigModel):
     meters: list[Meter] | None = None
     import_: list[ImportBlock] | None = Field(default=None, alias="import")
     review: Review | None = None
+    state: StateSettings | None = None
 
 
-TOP_LEVEL_KEYS = ("platforms", "tariffs", "stations", "meters", "import", "review")
+TOP_LEVEL_KEYS = ("platforms", "tariffs", "stations", "meters", "import", "review", "state")
 
 
 @dataclass
@@ -325,3 +360,4 @@ class Config:
     imports: list[ImportBlock] = field(default_factory=list)
     review: Review | None = None
     warnings: list[Diagnostic] = field(default_factory=list)
+    state: StateSettings | None = None

@@ -27,7 +27,7 @@ ACCOUNT_SECRETS = ("username", "password")
 ACCOUNTS = ("opc", "pse")
 OUTPUT_API = "output"   # ChileMedido's output API block: {url, token}
 PATH_SECRETS = frozenset({"client_cert", "client_key"})  # resolve to a checked absolute path
-CREDENTIAL_FIELDS = (*PLATFORM_SECRETS[:3], "username", "password", *PLATFORM_SECRETS[3:])
+CREDENTIAL_FIELDS = (*PLATFORM_SECRETS[:3], "username", "password", *PLATFORM_SECRETS[3:], "state.url")
 
 REFERENCE = re.compile(r"\$\{(env|file):([^}]*)\}")
 _ANY_REFERENCE = re.compile(r"\$\{[^}]*\}")
@@ -47,7 +47,9 @@ def optional_credentials(why: str) -> Iterator[None]:
 
 
 def is_credential(path: PathT) -> bool:
-    """`platforms.<name>.api_key`, `platforms.<name>.opc.password`, ..."""
+    """`platforms.<name>.api_key`, `platforms.<name>.opc.password`, ..., `state.url`"""
+    if path == ("state", "url"):
+        return True
     if len(path) == 3 and path[0] == "platforms":
         return path[2] in PLATFORM_SECRETS
     if len(path) == 4 and path[0] == "platforms":
@@ -97,6 +99,12 @@ def resolve_platform(name: str, raw: dict[str, object], smap: SourceMap,
         out[OUTPUT_API] = {**block, "token": _resolve(block["token"], "token", path, sandbox_output, smap, yaml_dir,
                                                       errors, warnings)}
     return out, errors, warnings
+
+
+def resolve_value(value: object, key: str, path: PathT, smap: SourceMap, yaml_dir: Path,
+                  errors: list[Diagnostic], warnings: list[Diagnostic]) -> object:
+    """One credential outside a platform block (the state URL): resolved like a platform's."""
+    return _resolve(value, key, path, False, smap, yaml_dir, errors, warnings)
 
 
 def _resolve(value: object, key: str, path: PathT, sandbox: bool, smap: SourceMap, yaml_dir: Path,

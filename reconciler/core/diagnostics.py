@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from dataclasses import field as _field
 
 
 class Severity(enum.StrEnum):
@@ -35,6 +36,8 @@ class Diagnostic:
     line: int | None = None
     field: str | None = None
     address: str | None = None
+    code: str | None = None            # the kind of finding, for views that word it in another language
+    params: dict[str, str] = _field(default_factory=dict, hash=False, compare=False)
 
     @classmethod
     def error(cls, summary: str, **kw: object) -> Diagnostic:

@@ -26,6 +26,7 @@ from reconciler.plans.model import (
 from reconciler.providers import errors
 from reconciler.providers.base import Desired, LiveView, ObjectDiff, Provider
 from reconciler.state.model import ResourceState, State
+from reconciler.tariffs import lint
 
 
 @dataclass
@@ -41,7 +42,8 @@ class PlanRequest:
 
 def _pd(d: Diagnostic) -> PlanDiagnostic:
     return PlanDiagnostic(severity=d.severity.value, summary=d.summary, detail=d.detail or None,
-                          address=d.address, file=d.file, line=d.line, field=d.field)
+                          address=d.address, file=d.file, line=d.line, field=d.field, code=d.code,
+                          params=dict(d.params))
 
 
 def validate(config: models.Config, providers: dict[str, Provider]) -> list[Diagnostic]:
@@ -49,6 +51,7 @@ def validate(config: models.Config, providers: dict[str, Provider]) -> list[Diag
     diags = list(config.warnings)
     for prov in providers.values():
         diags += prov.validate(config)
+    diags += lint.check(config)
     for imp in config.imports:
         addr = Address.parse(imp.to)
         if addr.platform not in config.platforms:
@@ -58,6 +61,31 @@ def validate(config: models.Config, providers: dict[str, Provider]) -> list[Diag
     if has_errors(diags):
         raise DiagnosticError(diags)
     return diags
+
+
+def _who_uses(config: models.Config, platform: str, planned: list[ResourceChange]) -> None:
+    """Each tariff change lists the connectors of this platform that use the tariff (a SEC tariff
+    belongs to one connector: its address says which)."""
+    users: dict[str, list[str]] | None = None
+    for ch in planned:
+        if ch.kind != "tariff":
+            continue
+        local = ch.address.split(".", 2)[2]
+        tariff_id, _, connector = local.partition("@")
+        if connector:
+            ch.used_by = [f"{platform}.connector.{connector}"]
+            continue
+        if users is None:
+            users = {}
+            for station in config.stations.values():
+                if platform not in station.platforms:
+                    continue
+                for evse in station.evses:
+                    for conn in evse.connectors:
+                        for tid in dict.fromkeys(conn.tariffs):
+                            users.setdefault(tid, []).append(
+                                f"{platform}.connector.{station.id}/{evse.uid}/{conn.id}")
+        ch.used_by = list(users.get(tariff_id, []))
 
 
 def _timestamp(moment: dt.datetime) -> str:
@@ -158,6 +186,7 @@ async def make_plan(req: PlanRequest) -> Plan:
                     prevent_destroy=d.prevent_destroy,
                     status="removed" if p is not None and p.status == "removed" else "applied"))
         planned = prov.plan_changes(diffs, live, now)
+        _who_uses(req.config, name, planned)
         plan.changes += planned
         plan.reference_costs += review.price_sessions(req.config, prov, planned, desired, prior, live, req.now)
         # Planning may find more (an object to bind first, a field the platform cannot clear).

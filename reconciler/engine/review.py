@@ -93,9 +93,11 @@ def check(plan: Plan, review: models.Review | None) -> None:
         pct = review.max_price_change_pct
         plan.policy = Policy(max_price_change_pct=None if pct is None else float(pct),
                              max_deletions=review.max_deletions)
-    for summary, detail in _findings(plan):
+    for summary, detail, params in _findings(plan):
+        field = _policy_field(summary)
+        code = "policy.deletions" if field == "review.max_deletions" else "policy.price_change"
         plan.diagnostics.append(PlanDiagnostic(severity="warning", summary=f"apply will refuse this plan: {summary}",
-                                               detail=detail, field=_policy_field(summary)))
+                                               detail=detail, field=field, code=code, params=params))
 
 
 def _policy_field(summary: str) -> str:
@@ -106,7 +108,7 @@ def refusals(plan: Plan, review: models.Review | None, allow_large_price_change:
     """Errors for every policy this plan breaks, pointing at where the policy is set; empty when apply
     may go on."""
     out = []
-    for summary, detail in _findings(plan):
+    for summary, detail, _ in _findings(plan):
         field = _policy_field(summary)
         if allow_large_price_change and field == "review.max_price_change_pct":
             continue
@@ -116,7 +118,8 @@ def refusals(plan: Plan, review: models.Review | None, allow_large_price_change:
     return out
 
 
-def _findings(plan: Plan) -> list[tuple[str, str]]:
+def _findings(plan: Plan) -> list[tuple[str, str, dict[str, str]]]:
+    """(summary, detail, the values the summary is worded from) of each policy the plan breaks."""
     out = []
     limit = plan.policy.max_price_change_pct
     if limit is not None:
@@ -141,12 +144,14 @@ def _findings(plan: Plan) -> list[tuple[str, str]]:
         if large:
             out.append((f"{len(large)} price change(s) exceed review.max_price_change_pct ({limit:g}%)",
                         "\n".join(large) + f"\nCheck the new prices, then apply with {ALLOW_FLAG}, or raise "
-                                           "review.max_price_change_pct in the configuration."))
+                                           "review.max_price_change_pct in the configuration.",
+                        {"n": str(len(large)), "limit": f"{limit:g}"}))
     most = plan.policy.max_deletions
     if most is not None:
         removed = [c.address for c in plan.changes if c.action in (Action.DELETE, Action.REPLACE)]
         if len(removed) > most:
             out.append((f"it removes {len(removed)} objects, more than review.max_deletions ({most})",
                         "\n".join(removed) + "\nApply fewer removals at a time (--target ADDRESS), or raise "
-                                             "review.max_deletions in the configuration."))
+                                             "review.max_deletions in the configuration.",
+                        {"n": str(len(removed)), "most": str(most)}))
     return out

@@ -100,3 +100,54 @@ def _event(path: str | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ContextError(f"GITHUB_EVENT_PATH {path} is not a JSON object")
     return data
+
+
+_SHA = re.compile(r"^[0-9a-f]{7,64}$")
+
+
+def plan_source(root: Path, env: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+    """(commit, run URL) the plan is made from, for the comment's first lines.
+
+    On GitHub Actions: a pull request's head commit (what the reviewer reads; `GITHUB_SHA` is the
+    test merge commit there), else `GITHUB_SHA`; the run is
+    `GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID` (an https server only).
+    Elsewhere: the commit checked out where the configuration is (`git rev-parse HEAD`), no run.
+    Never raises: what cannot be found is None.
+    """
+    env = os.environ if env is None else env
+    commit: str | None = None
+    run_url: str | None = None
+    if env.get("GITHUB_ACTIONS") == "true" or env.get("GITHUB_RUN_ID"):
+        try:
+            event = _event(env.get("GITHUB_EVENT_PATH"))
+        except ContextError:
+            event = {}
+        pr = event.get("pull_request")
+        head_ref = pr.get("head") if isinstance(pr, dict) else None
+        head = head_ref.get("sha") if isinstance(head_ref, dict) else None
+        for candidate in (head, env.get("GITHUB_SHA")):
+            if isinstance(candidate, str) and _SHA.fullmatch(candidate.strip().lower()):
+                commit = candidate.strip().lower()
+                break
+        server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+        repo, run = env.get("GITHUB_REPOSITORY", ""), env.get("GITHUB_RUN_ID", "")
+        if urlsplit(server).scheme == "https" and _REPO.fullmatch(repo) and run.isdigit():
+            run_url = f"{server}/{repo}/actions/runs/{run}"
+            attempt = env.get("GITHUB_RUN_ATTEMPT", "")
+            if attempt.isdigit() and int(attempt) > 1:
+                run_url += f"/attempts/{attempt}"
+    if commit is None:
+        commit = _git_head(root)
+    return commit, run_url
+
+
+def _git_head(root: Path) -> str | None:
+    import subprocess  # only here: the one place reconciler asks git anything
+
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = out.stdout.strip().lower()
+    return sha if out.returncode == 0 and _SHA.fullmatch(sha) else None

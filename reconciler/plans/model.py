@@ -61,6 +61,19 @@ class PriceChange(_Model):
     connectors: int = 0          # how many connectors reference this tariff
 
 
+class VatRounding(_Model):
+    """How one price sent with VAT is computed and rounded to the currency's minor unit (SEC: whole
+    pesos): `price` + `vat`% = `exact` -> `sent`. For min_price / max_price, `exact` is the incl_vat
+    written in the configuration."""
+
+    component: str            # ENERGY, TIME, FLAT, POWER, or min_price / max_price
+    price: str                # excl. VAT, as configured (decimal text)
+    vat: str | None = None    # percent
+    exact: str                # incl. VAT, unrounded
+    sent: str                 # what the platform is sent
+    currency: str
+
+
 class PriceView(_Model):
     """One price component as the schedule compares it (decimals as exact text)."""
 
@@ -209,6 +222,10 @@ class ResourceChange(_Model):
         default=None, description="for a creation: every declared field, as it will be sent")
     init_only: list[str] = Field(default=[], description="fields of `after` sent at creation only")
     price_changes: list[PriceChange] = []
+    used_by: list[str] = Field(default=[], description="for a tariff: the connectors that use it (addresses, "
+                                                       "on this change's platform)")
+    vat_roundings: list[VatRounding] = Field(default=[], description="for a tariff sent with VAT: how each price "
+                                                                     "is computed and rounded")
     tariff_review: TariffReview | None = Field(
         default=None, description="for a tariff: its price schedule before and after, element by element")
     requests: list[HttpRequest] = []
@@ -240,6 +257,16 @@ class PlanDiagnostic(_Model):
     file: str | None = None
     line: int | None = None
     field: str | None = None
+    code: str | None = Field(default=None, description="what kind of finding this is (e.g. tariff.shadowed), "
+                                                       "for views that word it in another language")
+    params: dict[str, str] = Field(default={}, description="the values `summary` is worded from, by name")
+
+
+class PlanSource(_Model):
+    """What the plan was made from: the commit, and the CI run that made it (when there is one)."""
+
+    commit: str | None = None
+    run_url: str | None = None
 
 
 class PlatformRefresh(_Model):
@@ -318,6 +345,7 @@ class Plan(_Model):
     reference_costs: list[ReferenceCost] = Field(
         default=[], description="the configured reference sessions priced before and after each tariff change")
     policy: Policy = Policy()
+    source: PlanSource = PlanSource()
 
     @property
     def errors(self) -> list[PlanDiagnostic]:

@@ -8,15 +8,15 @@ follow the language: 64,855.00 in English, 64.855,00 in Spanish.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from reconciler.core.money import minor_units
 from reconciler.tariffs.schedule import EN as _EN_WORDS
 from reconciler.tariffs.schedule import Words
 
 LANGS = ("en", "es")
-# ISO 4217 minor units where they are not 2.
-_MINOR_UNITS = {"CLP": 0, "JPY": 0, "KRW": 0, "ISK": 0, "PYG": 0, "UYI": 0, "CLF": 4}
 
 _TEXT: dict[str, tuple[str, str]] = {
     "title": ("reconciler plan", "plan de reconciler"),
@@ -90,6 +90,41 @@ _TEXT: dict[str, tuple[str, str]] = {
             "**El comentario se corta aquí**: faltan {n} partes del plan (GitHub limita un comentario a {limit} "
             "caracteres). El plan completo está en {hint}."),
     "hint": ("the job summary or the `plan --json` artifact", "el resumen del job o el artefacto `plan --json`"),
+    "vat_rounding": ("{component} {price} + {vat}% VAT = {exact} → {sent} {currency}",
+                     "{component} {price} + {vat}% IVA = {exact} → {sent} {currency}"),
+    "vat_exact": ("{component} {price} + {vat}% VAT = {sent} {currency}",
+                  "{component} {price} + {vat}% IVA = {sent} {currency}"),
+    "bound_rounding": ("{component} incl. VAT {exact} → {sent} {currency}",
+                       "{component} con IVA {exact} → {sent} {currency}"),
+    "bound_exact": ("{component} incl. VAT {sent} {currency}", "{component} con IVA {sent} {currency}"),
+    "vat_sent": ("prices sent with VAT, rounded half up to whole pesos (CLP has no minor unit)",
+                 "precios enviados con IVA, redondeados a pesos enteros (el CLP no tiene decimales)"),
+    "commit": ("commit {sha}", "commit {sha}"),
+    "run": ("[run]({url})", "[ejecución]({url})"),
+    "made_at": ("made {time} UTC", "hecho el {time} UTC"),
+    "used_by": ("Used by {n} on platform `{platform}`:", "Usada por {n} de la plataforma `{platform}`:"),
+    "used_by_none": ("No connector on platform `{platform}` uses it now.",
+                     "Ningún conector de la plataforma `{platform}` la usa ahora."),
+    "connectors_at": ("{n} {cw} at {m} {sw}", "{n} {cw} en {m} {sw}"),
+    "more": ("and {n} more (in the full plan)", "y {n} más (en el plan completo)"),
+    "see_below": ("*(full value below)*", "*(valor completo abajo)*"),
+    "full_value": ("Full value of <code>{path}</code>", "Valor completo de <code>{path}</code>"),
+    "hint_artifact": ("the plan-json file (upload it as an artifact)",
+                      "el archivo plan-json (súbalo como artefacto)"),
+    "hint_run": ("the job summary of [this run]({url}) and its `plan --json` artifact",
+                 "el resumen del job de [esta ejecución]({url}) y su artefacto `plan --json`"),
+    "lint_elsewhere": ("{n} tariff lint warning(s) on tariffs this plan does not change (`reconciler validate` "
+                       "lists them)",
+                       "{n} aviso(s) de lint en tarifas que este plan no cambia (`reconciler validate` los lista)"),
+    "lint_head": ("tariff `{tariff}`", "tarifa `{tariff}`"),
+    "policy.price_change": ("apply will refuse this plan: {n} price change(s) exceed review.max_price_change_pct "
+                            "({limit}%)",
+                            "apply rechazará este plan: {n} cambio(s) de precio superan "
+                            "review.max_price_change_pct ({limit}%); tras revisar los precios, aplique con "
+                            "--allow-large-price-change"),
+    "policy.deletions": ("apply will refuse this plan: it removes {n} objects, more than review.max_deletions "
+                         "({most})",
+                         "apply rechazará este plan: elimina {n} objetos, más que review.max_deletions ({most})"),
     # The tariff block: what drivers pay, when (the weekly schedule), and the elements by meaning.
     "pays": ("**What drivers pay** ({vat}, by time of the week, in the station's local time):",
              "**Lo que pagan los conductores** ({vat}, por momento de la semana, en la hora local de la estación):"),
@@ -147,6 +182,81 @@ _TEXT: dict[str, tuple[str, str]] = {
     "failed_body": ("The plan could not be made; its output:", "No se pudo hacer el plan; su salida:"),
 }
 
+# The providers' fixed notes, in Spanish (a note not listed here is shown as the provider wrote it).
+_NOTES_ES: dict[str, str] = {
+    "SEC has no read API, so its resources were not refreshed: the plan compares the configuration with what "
+    "reconciler last sent (the state)":
+        "SEC no tiene API de lectura, así que sus recursos no se leyeron: el plan compara la configuración con lo "
+        "último que reconciler envió (el estado)",
+    "prices are sent including VAT (IVA), as prices_include_vat: true says":
+        "los precios se envían con IVA, como indica prices_include_vat: true",
+    "prices are sent without VAT (IVA), as prices_include_vat: false says":
+        "los precios se envían sin IVA, como indica prices_include_vat: false",
+    "OCPI tariffs have no PATCH: the whole tariff is sent":
+        "las tarifas OCPI no tienen PATCH: se envía la tarifa completa",
+    "OCPI has no DELETE for EVSEs: it is set to status REMOVED; its uid is never reused.":
+        "OCPI no tiene DELETE para los EVSE: se le pone status REMOVED; su uid no se vuelve a usar.",
+    "OCPI has no DELETE for Locations: every EVSE of this Location is set to REMOVED and the Location is no "
+    "longer managed.":
+        "OCPI no tiene DELETE para las Locations: cada EVSE de esta Location pasa a REMOVED y la Location deja de "
+        "gestionarse.",
+    "a field is cleared: OCPI PATCH cannot remove a field, so the Location is sent whole, built from the live "
+    "object":
+        "se borra un campo: el PATCH de OCPI no puede quitar campos, así que la Location se envía completa, a "
+        "partir del objeto vivo",
+    "this plan did not read the platform: the body is rebuilt from the last applied state, without the fields "
+    "others set or the live EVSE status":
+        "este plan no leyó la plataforma: el cuerpo se reconstruye desde el último estado aplicado, sin los campos "
+        "que otros pusieron ni el status real del EVSE",
+    "sent once: recorded as pending before it is sent, never retried if its outcome is unknown":
+        "se envía una sola vez: queda como pendiente antes de enviarse y no se reintenta si no se sabe el resultado",
+    "no longer in the configuration": "ya no está en la configuración",
+    "already gone from the platform": "ya no está en la plataforma",
+    "it was deleted outside reconciler": "se eliminó fuera de reconciler",
+    "with --no-refresh the plan compares the configuration with the state":
+        "con --no-refresh el plan compara la configuración con el estado",
+}
+
+def _n(text: str) -> str:
+    """An English-grouped count (2,020) as Spanish groups it (2.020)."""
+    return text.replace(",", ".")
+
+
+# ChileMedido's notes carry counts and times: (pattern, Spanish wording from its groups).
+_PATTERNS_ES: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"^([\d,]+) new measurements? to upload$"), lambda m: f"{_n(m[1])} mediciones nuevas que subir"),
+    (re.compile(r"^([\d,]+) new rows? from (\S+) to (\S+) \(local (.+) to (.+)\), read from ([\d,]+) files?$"),
+     lambda m: f"{_n(m[1])} filas nuevas de {m[2]} a {m[3]} (hora local {m[4]} a {m[5]}), leídas de {_n(m[6])} "
+               f"archivo{'' if m[6] == '1' else 's'}"),
+    (re.compile(r"^([\d,]+) requests? of at most (\d+) measurements within one day, the fewest the limits allow: "
+                r"(.+) measurements$"),
+     lambda m: f"{_n(m[1])} solicitud{'' if m[1] == '1' else 'es'} de hasta {m[2]} mediciones dentro de un día, las "
+               f"menos que permiten los límites: {m[3].replace(' of ', ' de ').replace('smaller', 'menores')} "
+               "mediciones"),
+    (re.compile(r"^the bodies are built from the files at apply time$"),
+     lambda m: "los cuerpos se arman desde los archivos al hacer apply"),
+    (re.compile(r"^([\d,]+) local times? in the hour that happened twice \(clocks went back\) read by the rule "
+                r"dst.ambiguous: (\S+)$"),
+     lambda m: f"{_n(m[1])} horas locales en la hora que ocurrió dos veces (se atrasaron los relojes) leídas según la "
+               f"regla dst.ambiguous: {m[2]}"),
+    (re.compile(r"^([\d,]+) local times? in the hour that never happened \(clocks went forward\) moved forward one "
+                r"hour by the rule dst.nonexistent: (\S+)$"),
+     lambda m: f"{_n(m[1])} horas locales en la hora que no existió (se adelantaron los relojes) movidas una hora "
+               f"adelante según la regla dst.nonexistent: {m[2]}"),
+    (re.compile(r"^([\d,]+) rows? without any reading skipped$"), lambda m: f"{_n(m[1])} filas sin lecturas omitidas"),
+]
+
+
+def _part_es(part: str) -> str:
+    if part in _NOTES_ES:
+        return _NOTES_ES[part]
+    for pattern, word in _PATTERNS_ES:
+        m = pattern.match(part)
+        if m:
+            return str(word(m))
+    return part
+
+
 _VERBS: dict[str, tuple[str, str]] = {
     "create": ("will be created", "se creará"),
     "update": ("will be updated in place", "se actualizará"),
@@ -194,6 +304,65 @@ def pct(lang: str, p: float | None) -> str:
     return out if lang == "en" else out.replace(".", ",")
 
 
+def diagnostic(lang: str, d: dict[str, Any]) -> str:
+    """A plan diagnostic in `lang`: worded from its code and params when it has them (tariff lint,
+    policies), else its summary as the engine wrote it."""
+    from reconciler.tariffs import lint
+
+    code, params = d.get("code"), d.get("params") or {}
+    if code and code.startswith("tariff.") and "tariff" in params:
+        said = lint.words(code, params, lang, schedule_words(lang))
+        if said is not None:
+            return text(lang, "lint_head", tariff=params["tariff"]) + ": " + said
+    if code in _TEXT:
+        try:
+            return text(lang, code, **params)
+        except (KeyError, IndexError):
+            pass
+    return str(d.get("summary") or "")
+
+
+def note(lang: str, value: str) -> str:
+    """A provider's note in `lang`: each of its `; `-separated parts that has a translation."""
+    if lang != "es":
+        return value
+    whole = _part_es(value)
+    if whole != value:
+        return whole
+    return "; ".join(_part_es(part) for part in value.split("; "))
+
+
+def connectors_at(lang: str, n: int, m: int) -> str:
+    words = {"en": (("connector", "connectors"), ("station", "stations")),
+             "es": (("conector", "conectores"), ("estación", "estaciones"))}[lang]
+    return text(lang, "connectors_at", n=n, m=m, cw=words[0][n != 1], sw=words[1][m != 1])
+
+
+def vat_rounding(lang: str, r: dict[str, Any]) -> str:
+    """`ENERGY 320 + 19% VAT = 380.8 → 381 CLP` (numbers as the language writes them)."""
+    def num(v: str | None) -> str:
+        return number(lang, v or "0")
+    kw = {"component": r["component"], "price": num(r["price"]), "vat": num(r.get("vat")), "exact": num(r["exact"]),
+          "sent": num(r["sent"]), "currency": r["currency"]}
+    bound = r["component"] in ("min_price", "max_price")
+    exact = r["exact"] == r["sent"]
+    key = ("bound" if bound else "vat") + ("_exact" if exact else "_rounding")
+    return text(lang, key, **kw)
+
+
+def number(lang: str, value: str) -> str:
+    """A decimal text as the language writes it, without rounding: 380.8 / 380,8; 29750 / 29.750."""
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        return value
+    places = max(0, -int(d.as_tuple().exponent)) if d.is_finite() else 0
+    out = f"{d:,.{places}f}"
+    if lang == "es":
+        out = out.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return out
+
+
 def money(lang: str, amount: str | None, currency: str | None) -> str:
     """An amount rounded to the currency's minor units, grouped as the language writes numbers."""
     if amount is None:
@@ -202,7 +371,7 @@ def money(lang: str, amount: str | None, currency: str | None) -> str:
         value = Decimal(amount)
     except InvalidOperation:
         return amount
-    places = _MINOR_UNITS.get((currency or "").upper(), 2)
+    places = minor_units(currency)
     value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     text_ = f"{value:,.{places}f}"
     if lang == "es":

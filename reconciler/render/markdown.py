@@ -13,6 +13,8 @@ object with its identifying fields and field-level changes. A comment longer tha
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -25,14 +27,12 @@ MARKER = "<!-- reconciler-plan -->"
 GITHUB_LIMIT = 65536
 SUMMARY_LIMIT = 1_000_000   # GitHub's job summary takes 1 MiB per step
 LARGE_PRICE_CHANGE_PCT = 10.0
+USED_BY_SHOWN = 10        # connectors listed by address under a tariff; the rest are counted
+CELL_LIMIT = 120          # longer values are shown whole under their table, never cut
 
 
 def _esc(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _code(v: Any) -> str:
-    return "`" + fmt.value(v, 120).replace("`", "'") + "`"
 
 
 def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
@@ -45,13 +45,24 @@ def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
     out = []
     if doc.get("targets"):
         out.append("- :dart: " + say("targeting", targets=", ".join(f"`{t}`" for t in doc["targets"])))
+    changed = {ch["address"].split(".", 2)[2].split("@", 1)[0] for ch in doc.get("changes") or []
+               if ch.get("kind") == "tariff"}
+    unchanged = 0
     for d in doc.get("diagnostics") or []:
         if d["severity"] == "error":
             blocked = "prevent_destroy" in d["summary"]
             out.append(f"- {':shield:' if blocked else ':no_entry:'} **{say('prevent_destroy' if blocked else 'error')}**: "
                        f"{_esc(d['summary'])}")
         elif d["severity"] == "warning" and (d.get("field") or "").startswith("review."):
-            out.append(f"- :no_entry_sign: **{say('policy')}**: {_esc(d['summary'])}")
+            out.append(f"- :no_entry_sign: **{say('policy')}**: {_esc(i18n.diagnostic(lang, d))}")
+        elif d["severity"] == "warning" and (d.get("code") or "").startswith("tariff."):
+            if (d.get("params") or {}).get("tariff") not in changed:
+                unchanged += 1   # said on every plan until fixed: counted here, listed by validate
+                continue
+            where = f"`{d['file']}:{d['line']}` " if d.get("file") and d.get("line") else ""
+            out.append(f"- :warning: {where}{_esc(i18n.diagnostic(lang, d))}")
+    if unchanged:
+        out.append("- :information_source: " + say("lint_elsewhere", n=unchanged))
     for ch in doc.get("changes") or []:
         if ch["action"] in ("delete", "replace") and not ch.get("covered_by"):
             what = say("removed") if ch["action"] == "delete" else say("replaced")
@@ -94,7 +105,8 @@ def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
         for p in doc.get("platforms") or []:
             if not p["refreshed"]:
                 out.append("- :information_source: " + say("platform_not_refreshed", platform=f"`{p['platform']}`",
-                                                          note=_esc(p.get("note") or say("live_not_read"))))
+                                                          note=_esc(i18n.note(lang, p["note"]) if p.get("note")
+                                                                   else say("live_not_read"))))
     return out
 
 
@@ -136,6 +148,40 @@ def _sessions(doc: dict[str, Any], lang: str) -> list[str]:
     return [f"### {i18n.text(lang, 'sessions')}\n\n{i18n.text(lang, 'sessions_header')}\n"
             "|---|---|---|---:|---:|---:|", *rows, "",
             *([i18n.text(lang, "typical_note"), ""] if typical else [])]
+
+
+def _used_by(ch: dict[str, Any], lang: str) -> list[str]:
+    """Who a tariff change reaches: its platform's connectors that use it, by address (collapsed
+    past USED_BY_SHOWN; the full list is in the plan JSON)."""
+    if ch.get("kind") != "tariff" or ch.get("action") == "delete":
+        return []
+    users = ch.get("used_by") or []
+    if not users:
+        return [i18n.text(lang, "used_by_none", platform=ch["platform"]), ""]
+    stations = {u.split(".", 2)[2].split("/", 1)[0] for u in users}
+    shown = ", ".join(f"`{_esc(u)}`" for u in users[:USED_BY_SHOWN])
+    if len(users) > USED_BY_SHOWN:
+        shown += ", " + i18n.text(lang, "more", n=len(users) - USED_BY_SHOWN)
+    head = i18n.text(lang, "used_by", n=i18n.connectors_at(lang, len(users), len(stations)), platform=ch["platform"])
+    return [f"{head} {shown}", ""]
+
+
+def _cell(path: str, v: Any, lang: str, full: list[tuple[str, str]]) -> str:
+    """A value for a table cell, whole: one too long for a cell is shown whole below the table."""
+    whole = fmt.value(v, None)
+    if len(whole) <= CELL_LIMIT:
+        return "`" + whole.replace("`", "'") + "`"
+    full.append((path, json.dumps(v, ensure_ascii=False, indent=2)))
+    return i18n.text(lang, "see_below")
+
+
+def _full_values(full: list[tuple[str, str]], lang: str) -> list[str]:
+    out = []
+    for path, text in full:
+        fence = "````" if "```" in text else "```"
+        out += [f"<details><summary>{i18n.text(lang, 'full_value', path=html.escape(path))}</summary>", "",
+                f"{fence}json", text, fence, "", "</details>", ""]
+    return out
 
 
 def session_name(r: dict[str, Any], lang: str) -> str:
@@ -246,32 +292,67 @@ def _details(ch: dict[str, Any], children: list[dict[str, Any]], lang: str = "en
     lines = [f"<details><summary><code>{sym}</code> <code>{ch['address']}</code> {i18n.verb(lang, ch['action'])}"
              + (f" — {_esc(ident)}" if ident else "") + "</summary>", ""]
     if ch.get("reason"):
-        lines += [f"{i18n.text(lang, 'reason')}: {_esc(ch['reason'])}", ""]
+        lines += [f"{i18n.text(lang, 'reason')}: {_esc(i18n.note(lang, ch['reason']))}", ""]
     lines += tariff_block(ch, lang, limit)
+    lines += _used_by(ch, lang)
+    full: list[tuple[str, str]] = []
     if ch.get("after"):
         lines += [i18n.text(lang, "value_header"), "|---|---|"]
         for name, val in ch["after"].items():
-            lines.append(f"| `{_esc(name)}` | {_esc(_code(val))} |")
+            lines.append(f"| `{_esc(name)}` | {_esc(_cell(name, val, lang, full))} |")
         lines.append("")
     if ch.get("changes"):
         if ch.get("tariff_review") and not ch["tariff_review"].get("note"):
             lines += [i18n.text(lang, "fields_as_sent"), ""]
         lines += [i18n.text(lang, "field_header"), "|---|---|---|"]
         for fc in ch["changes"]:
-            after = i18n.text(lang, "cleared") if fc["op"] == "clear" else _code(fc["after"])
-            before = "—" if fc["before"] is None else _code(fc["before"])
+            after = i18n.text(lang, "cleared") if fc["op"] == "clear" else _cell(fc["path"], fc["after"], lang, full)
+            before = "—" if fc["before"] is None else _cell(fc["path"], fc["before"], lang, full)
             flag = i18n.text(lang, "outside_flag") if fc.get("drift") else ""
             lines.append(f"| `{_esc(fc['path'])}` | {_esc(before)} | {_esc(after)}{flag} |")
         lines.append("")
+    lines += _full_values(full, lang)
+    if ch.get("vat_roundings"):
+        lines.append(f"- {i18n.text(lang, 'vat_sent')}: "
+                     + "; ".join(i18n.vat_rounding(lang, vr) for vr in ch["vat_roundings"]))
     for kid in children:
         lines.append(f"- {i18n.text(lang, 'also')} `{fmt.SYMBOL.get(kid['action'], '')}` `{kid['address']}` "
                      f"{i18n.text(lang, 'sent_with')}")
     for note in ch.get("notes") or []:
-        lines.append(f"- {i18n.text(lang, 'note')}: {_esc(note)}")
+        lines.append(f"- {i18n.text(lang, 'note')}: {_esc(i18n.note(lang, note))}")
     for r in ch.get("requests") or []:
         lines.append(f"- {i18n.text(lang, 'request')}: `{fmt.request_line(r)}`")
     lines += ["", "</details>", ""]
     return "\n".join(lines)
+
+
+def _provenance(doc: dict[str, Any], lang: str) -> list[str]:
+    """`commit 1a2b3c4 · [run](…) · made 2026-12-04 02:41 UTC`: what the reviewer is reading."""
+    source = doc.get("source") or {}
+    parts = []
+    if source.get("commit"):
+        parts.append(i18n.text(lang, "commit", sha=f"`{source['commit'][:12]}`"))
+    if source.get("run_url"):
+        parts.append(i18n.text(lang, "run", url=source["run_url"]))
+    made = _utc(doc.get("created_at"))
+    if made:
+        parts.append(i18n.text(lang, "made_at", time=made))
+    return [" · ".join(parts), ""] if parts else []
+
+
+def _utc(value: Any) -> str | None:
+    try:
+        moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _hint(doc: dict[str, Any], lang: str) -> str:
+    url = (doc.get("source") or {}).get("run_url")
+    return i18n.text(lang, "hint_run", url=url) if url else i18n.text(lang, "hint")
 
 
 def _size(text: str) -> int:
@@ -285,7 +366,8 @@ def render(doc: dict[str, Any], *, full_plan_hint: str | None = None, limit: int
     i18n.check(lang)
     if threshold is None:
         threshold = (doc.get("policy") or {}).get("max_price_change_pct") or LARGE_PRICE_CHANGE_PCT
-    head = [MARKER, f"## {i18n.text(lang, 'title')}: {i18n.summary(lang, doc.get('summary') or {})}", ""]
+    head = [MARKER, f"## {i18n.text(lang, 'title')}: {i18n.summary(lang, doc.get('summary') or {})}", "",
+            *_provenance(doc, lang)]
     parts: list[str] = []
     if not doc.get("refresh", True):
         parts.append(f"> {i18n.text(lang, 'not_refreshed')}\n")
@@ -312,7 +394,7 @@ def render(doc: dict[str, Any], *, full_plan_hint: str | None = None, limit: int
     for i, item in enumerate(items):
         if _size(body) + _size(item) > room:
             body += "\n> " + i18n.text(lang, "cut", n=len(items) - i, limit=f"{limit:,}",
-                                       hint=full_plan_hint or i18n.text(lang, "hint")) + "\n"
+                                       hint=full_plan_hint or _hint(doc, lang)) + "\n"
             break
         body += item
     return body

@@ -9,9 +9,13 @@ from typing import IO, Any
 import click
 
 from reconciler.plans.model import Plan, ResourceChange
-from reconciler.render import markdown  # the tariff lines are the comment's, in English
+from reconciler.render import (
+    i18n,
+    markdown,  # the tariff lines are the comment's, in English
+)
 from reconciler.render import values as fmt
 
+USED_BY_SHOWN = 10
 COLORS = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta", "x": "bright_black"}
 
 
@@ -36,6 +40,11 @@ def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]], limit: 
     o.add(f"  {sym} {ch['kind']} \"{ch['address'].split('.', 2)[2]}\"" + (f"  [{ident}]" if ident else ""),
           fg=COLORS.get(sym))
     _tariff_headline(o, ch, limit)
+    users = ch.get("used_by") or []
+    if ch["kind"] == "tariff" and action != "delete":
+        shown = ", ".join(users[:USED_BY_SHOWN]) + (f", and {len(users) - USED_BY_SHOWN} more"
+                                                    if len(users) > USED_BY_SHOWN else "")
+        o.add(f"      used by {len(users)} connector{'' if len(users) == 1 else 's'}" + (f": {shown}" if users else ""))
     init_only = set(ch.get("init_only") or [])
     for name, val in (ch.get("after") or {}).items():
         o.add(f"      + {name} = {fmt.value(val)}" + ("  (sent at creation only)" if name in init_only else ""),
@@ -58,6 +67,8 @@ def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]], limit: 
         cur = f" {pc['currency']}" if pc.get("currency") else ""
         o.add(f"      price {where}: {pc['before']} -> {pc['after']}{cur} "
               f"({fmt.pct(pc['pct'])}, {pc['connectors']} connectors)")
+    for vr in ch.get("vat_roundings") or []:
+        o.add("      sent with VAT: " + i18n.vat_rounding("en", vr).replace("→", "->"))
     for kid in children:
         ks = fmt.SYMBOL.get(kid["action"], " ")
         o.add(f"      {ks} {kid['address']} (sent with this request)", fg=COLORS.get(ks))
@@ -117,7 +128,7 @@ def render(doc: dict[str, Any], color: bool = False) -> str:
                   f"{p.get('note') or 'its live state was not read'}.", fg="yellow")
     for d in doc.get("diagnostics") or []:
         if d["severity"] == "warning":
-            o.add(f"Warning: {d['summary']}", fg="yellow")
+            o.add(f"Warning: {fmt.where(d)}{d['summary']}", fg="yellow")
     if doc.get("drift"):
         o.add()
         o.add("Drift (reported, not corrected: drift: warn):", bold=True)

@@ -17,11 +17,13 @@ VERBS = {
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "replace": "-/+", "forget": "x"}
 
 
-def value(v: Any, limit: int = 80) -> str:
+def value(v: Any, limit: int | None = None) -> str:
+    """A value as JSON text, whole (never cut mid-value); `limit` only for a one-line glance, where
+    a cut ends with `...`."""
     if v is None:
         return "(none)"
     text = json.dumps(v, ensure_ascii=False, separators=(", ", ": ")) if not isinstance(v, bool) else str(v).lower()
-    if len(text) > limit:
+    if limit is not None and len(text) > limit:
         text = text[: limit - 3] + "..."
     return text
 
@@ -34,6 +36,18 @@ def pct(p: float | None) -> str:
 
 def summary_line(s: dict[str, Any]) -> str:
     return "Plan: " + i18n.summary("en", s)
+
+
+def where(d: dict[str, Any]) -> str:
+    """`file:line: field: ` of a plan diagnostic written in a file, to start its line ('' otherwise)."""
+    if not d.get("file"):
+        return ""
+    parts = []
+    if d.get("file"):
+        parts.append(f"{d['file']}:{d['line']}" if d.get("line") else d["file"])
+    if d.get("field"):
+        parts.append(d["field"])
+    return "".join(f"{p}: " for p in parts)
 
 
 def identity(ch: dict[str, Any]) -> str:

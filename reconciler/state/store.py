@@ -5,14 +5,16 @@ Files beside the state, all named after it:
 - `<state>.backup`   the previous version, kept on every write;
 - `<state>.journal`  the records of an apply in progress (see `journal`), folded in on load and
                      deleted once a write has made them part of the state;
-- `<state>.lock`     held during apply and state edits (see `lock`).
+- `<state>.flock`    the OS lock held during apply and state edits, and `<state>.lock` the info
+                     file saying who holds it (see `lock`).
 
 Writes never lose data: the new content goes to a temp file in the same directory, is fsynced and
 renamed over the old file; the old file is hard-linked (or copied) to the backup first; only after
 the rename (and a directory fsync) is the journal deleted. A failure at any step leaves the old
 state and the journal as they were.
 
-Used by the CLI (`plan`, `apply`, `import`, `state ...`, `force-unlock`) and the engine.
+Used by the CLI (`plan`, `apply`, `import`, `state ...`, `force-unlock`) and the engine. The
+PostgreSQL backend (`postgres.PostgresStore`) offers the same methods; `Backend` is what both share.
 """
 
 from __future__ import annotations
@@ -22,19 +24,78 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any, Protocol
 
 from reconciler.core.diagnostics import DiagnosticError
 from reconciler.state import fileformat
 from reconciler.state.journal import Journal, apply_entries, fsync_dir, read_journal
-from reconciler.state.lock import LockHandle, lock_path_for
+from reconciler.state.lock import LockHandle, LockInfo, current_lock, lock_path_for
 from reconciler.state.model import State
 
 DEFAULT_STATE_NAME = "reconciler.state.json"
 
 
+class Recording(Protocol):
+    """What an apply records its finished changes into (`Journal`, or a PostgreSQL journal)."""
+
+    def record_many(self, entries: Any) -> None: ...
+
+
+class Holding(Protocol):
+    """A held lock: a context manager with the warnings met on the way and how long it waited."""
+
+    warnings: list[Any]
+    waited: float
+
+    @property
+    def lock_id(self) -> str: ...
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class Backend(Protocol):
+    """Where a state lives; the CLI and the engine use only these."""
+
+    kind: str
+    recovered: int
+
+    @property
+    def location(self) -> str:
+        """Where, for messages and saved plans (a path, or postgres host/db and name; never a password)."""
+        ...
+
+    def exists(self) -> bool: ...
+
+    def peek(self) -> State: ...
+
+    def load(self) -> State: ...
+
+    def write(self, state: State) -> State: ...
+
+    def write_copy(self, state: State) -> State: ...
+
+    def journal(self) -> Any: ...
+
+    def lock(self, operation: str, timeout: float = 0.0) -> Any: ...
+
+    def lock_holder(self) -> LockInfo | None: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
+
+
 class StateStore:
-    def __init__(self, path: Path) -> None:
+    """The local backend: one state file (with backup, journal and lock) beside the configuration."""
+
+    kind = "local"
+
+    def __init__(self, path: Path, *, unlock_args: str = "") -> None:
         self.path = Path(path)
+        self.unlock_args = unlock_args
+        """What follows `reconciler force-unlock ID` in a lock hint, so it works from where the user is."""
         self.backup_path = self.path.with_name(self.path.name + ".backup")
         self.journal_path = self.path.with_name(self.path.name + ".journal")
         self.lock_path = lock_path_for(self.path)
@@ -48,6 +109,17 @@ class StateStore:
 
     def exists(self) -> bool:
         return self.path.exists()
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def describe(self) -> dict[str, Any]:
+        """Backend kind and where (for `state info`)."""
+        return {"backend": "local", "path": str(self.path)}
+
+    def lock_holder(self) -> LockInfo | None:
+        return current_lock(self.path)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -160,6 +232,21 @@ class StateStore:
         self._base = (state.lineage, new_serial)
         return state
 
+    def write_copy(self, state: State) -> State:
+        """Persist `state` with its own lineage and serial (a copy from another backend), replacing
+        what is here; `state migrate` checks the lineages first."""
+        data = fileformat.dumps(state)
+        if self._journal is None:
+            self._journal = Journal(self.journal_path, state.lineage, state.serial)
+        with self._journal.lock:
+            self._replace(data)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.journal_path)
+            fsync_dir(self.path.parent)
+            self._journal.rebase(state.lineage, state.serial)
+        self._base = (state.lineage, state.serial)
+        return state
+
     def _replace(self, data: bytes) -> None:
         directory = self.path.parent
         tmp: str | None = None
@@ -219,9 +306,10 @@ class StateStore:
             self._journal = Journal(self.journal_path, *self._base)
         return self._journal
 
-    def lock(self, operation: str) -> LockHandle:
-        """`with store.lock("apply") as lk:` — raises LockError if held; `lk.warnings` on stale takeover."""
-        return LockHandle(self.path, operation)
+    def lock(self, operation: str, timeout: float = 0.0) -> LockHandle:
+        """`with store.lock("apply") as lk:` — raises LockError if held (after waiting up to `timeout`
+        seconds); `lk.warnings` says when an interrupted run left its lock info behind."""
+        return LockHandle(self.path, operation, timeout=timeout, unlock_args=self.unlock_args)
 
     def close(self) -> None:
         if self._journal is not None:

@@ -10,8 +10,9 @@ Called by the engine's planner once a platform's changes are planned: for every 
 created, updated, replaced or removed it prices each `review.reference_sessions` entry (those that
 name another tariff are skipped) under the old form (live, or last applied when not refreshed) and
 the new form (the configuration), with the calculator's OCPI text rules unless
-`review.pricing_rules: reference`. A side that cannot be priced gets a note, never an error: the
-review is information, the plan itself does not depend on it.
+`review.pricing_rules: reference`. Totals are rounded half up to the currency's minor unit (ISO
+4217: whole pesos for CLP, cents for COP), as a bill shows them. A side that cannot be priced gets a
+note, never an error: the review is information, the plan itself does not depend on it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from reconciler.config import models
+from reconciler.core import money
 from reconciler.plans.model import (
     Action,
     ConditionRange,
@@ -40,7 +42,6 @@ from reconciler.plans.model import (
 from reconciler.tariffs import calculator, matching, model, schedule, sessions
 from reconciler.tariffs.model import WEEKDAYS
 
-FOUR = Decimal("0.0001")
 PRICED = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
 Lookup = Callable[[str], dict[str, Any] | None]
 
@@ -59,15 +60,17 @@ def profile(s: models.ReferenceSession, now: dt.datetime) -> sessions.Profile:
                             current_a=None if s.max_current_a is None else Decimal(s.max_current_a))
 
 
-def _text(value: Decimal) -> str:
-    return format(value.quantize(FOUR).normalize(), "f")
+def _text(value: Decimal, currency: str) -> str:
+    places = money.minor_units(currency)
+    return f"{money.round_to(value, places):.{places}f}"
 
 
 def session_cost(attrs: dict[str, Any], p: sessions.Profile, rules: calculator.Rules) -> SessionCost:
     """Raises model.TariffError when `attrs` is not a priceable OCPI tariff."""
     tariff = model.parse(attrs)
     cost = calculator.price(tariff, sessions.reference(p, tariff), rules)
-    return SessionCost(excl_vat=_text(cost.total.excl_vat), incl_vat=_text(cost.total.incl_vat),
+    return SessionCost(excl_vat=_text(cost.total.excl_vat, tariff.currency),
+                       incl_vat=_text(cost.total.incl_vat, tariff.currency),
                        limited_by=cost.limited_by)
 
 

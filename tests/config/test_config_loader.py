@@ -175,9 +175,9 @@ def test_unknown_and_misplaced_top_level(tmp_path: Path) -> None:
         "Error: a.yaml:1: station: unknown top-level key 'station'; did you mean 'stations'?",
         "Error: a.yaml:2: platform: unknown top-level key 'platform'; did you mean 'platforms'?",
         "Error: a.yaml:3: foo: unknown top-level key 'foo'\n"
-        "  valid keys: platforms, tariffs, stations, meters, import, review",
+        "  valid keys: platforms, tariffs, stations, meters, import, review, state",
         "Error: b.yaml:1: the top level of a config file must be a mapping with keys platforms, tariffs, "
-        "stations, meters, import, review",
+        "stations, meters, import, review, state",
         "Error: c.yaml:1: stations: expected a list of stations (`- ...` items)",
         "Error: c.yaml:2: platforms: expected a mapping (key: value)",
     ]

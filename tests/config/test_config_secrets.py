@@ -134,7 +134,7 @@ def test_references_outside_credential_fields_are_errors(tmp_path: Path, text: s
     found = [d for d in errors(tmp_path, {"a.yaml": text}) if "secret references" in d.summary]
     assert [(d.line, d.field) for d in found] == [(line, field)]
     assert found[0].summary == ("secret references are only allowed in credential fields "
-                                "(api_key, token, refresh_token, username, password, client_cert, client_key)")
+                                "(api_key, token, refresh_token, username, password, client_cert, client_key, state.url)")
 
 
 def test_sec_accounts_ocpi_token_and_chilemedido_refresh_token(tmp_path: Path,

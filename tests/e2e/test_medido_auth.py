@@ -32,7 +32,8 @@ def test_a_refresh_token_close_to_expiry_is_a_warning(medido: Medido) -> None:
     medido.monkeypatch.setenv("CHILEMEDIDO_REFRESH_TOKEN", medido.mint(ttl=5 * DAY))
     result = medido.plan()
     assert result.exit_code == 0, result.output
-    assert "Warning: the ChileMedido refresh token expires in 4 days" in result.output
+    assert "Warning: platforms.yaml:9: platforms.medido.refresh_token: the ChileMedido refresh token expires in 4 days" \
+        in result.output
 
 
 def test_a_refresh_token_the_platform_refuses_is_a_clear_error(medido: Medido) -> None:

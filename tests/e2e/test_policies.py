@@ -61,8 +61,12 @@ def test_force_unlock(estate: Estate) -> None:
     from reconciler.state.lock import LockHandle
 
     handle = LockHandle(estate.state_file, "apply").acquire()
-    wrong = estate.run("force-unlock", "not-the-id", "--config", estate.config)
+    alive = estate.run("force-unlock", handle.lock_id, str(estate.config))
+    assert alive.exit_code == 1 and "held by a running process" in alive.output
+    handle._unlock()  # the process is gone (as after kill -9): only its info file is left
+    wrong = estate.run("force-unlock", "not-the-id", str(estate.config))
     assert wrong.exit_code == 1
-    right = estate.run("force-unlock", handle.lock_id, "--config", estate.config)
+    right = estate.run("force-unlock", handle.lock_id, str(estate.config))
     assert right.exit_code == 0, right.output
+    assert f"Released the lock {handle.lock_id} (apply by " in right.output
     assert estate.apply().exit_code == 0

@@ -24,8 +24,8 @@ def test_large_price_change_is_refused_then_allowed(applied: Estate) -> None:
            "review.max_price_change_pct (10%)" in refused.output
     assert "tariff dc-rapida on siem: ENERGY 1450 -> 1650 (+13.79%) at Mon–Fri 00:00–17:00, 21:00–24:00; " \
            "Sat–Sun all day" in refused.output
-    assert "reference session '30 kWh DC in 40 min, Saturday noon' 54145 -> 61285 (+13.19%)" in refused.output
-    assert "reference session 'typical DC session (50 kW, 30 min) from Mon 10:00' 45517.5 -> 51467.5 (+13.07%)" \
+    assert "reference session '30 kWh DC in 40 min, Saturday noon' 54145.00 -> 61285.00 (+13.19%)" in refused.output
+    assert "reference session 'typical DC session (50 kW, 30 min) from Mon 10:00' 45517.50 -> 51467.50 (+13.07%)" \
         in refused.output
     assert "apply with --allow-large-price-change" in refused.output and "Nothing was sent." in refused.output
     assert applied.writes() == []
@@ -70,8 +70,9 @@ def test_plan_json_carries_policy_and_reference_costs(applied: Estate) -> None:
     assert set(costs) == {"30 kWh DC in 40 min, weekday 18:00", "30 kWh DC in 40 min, Saturday noon"}
     weekday = costs["30 kWh DC in 40 min, weekday 18:00"]
     # 30 kWh at the 17:00-21:00 weekday price 1750 + the flat fee, with 19 % IVA
-    assert weekday["before"] == {"excl_vat": "54500", "incl_vat": "64855", "limited_by": None}
-    assert weekday["after"] == {"excl_vat": "54600", "incl_vat": "64974", "limited_by": None}
+    # (totals in the currency's minor unit: COP has cents in ISO 4217)
+    assert weekday["before"] == {"excl_vat": "54500.00", "incl_vat": "64855.00", "limited_by": None}
+    assert weekday["after"] == {"excl_vat": "54600.00", "incl_vat": "64974.00", "limited_by": None}
     assert weekday["pct"] == 0.18
 
 

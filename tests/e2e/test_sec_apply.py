@@ -64,7 +64,10 @@ def test_price_change_on_a_tariff_used_by_three_connectors_is_exactly_three_tari
     for local in DC_TARIFF_CONNECTORS:
         assert f"# sec.tariff.cl-dc-rapida@{local} will be updated in place" in plan.output
     # The schedule headline (SEC tariffs have one element and no restrictions: the whole week), as sent.
-    assert plan.output.count("        all week: ENERGY 357 → 380.8 CLP/kWh (+6.67%)\n") == 3
+    assert plan.output.count("        all week: ENERGY 357 → 381 CLP/kWh (+6.72%)\n") == 3
+    # CLP has no minor unit: the price with VAT is rounded to whole pesos, and the plan says how.
+    assert plan.output.count("sent with VAT: ENERGY 320 + 19% VAT = 380.8 -> 381 CLP") == 3
+    assert plan.output.count("sent with VAT: FLAT 1,000 + 19% VAT = 1,190 CLP") == 3
     assert "Plan: 0 to add, 3 to change, 0 to remove. 3 requests." in plan.output
     result = chile_applied.apply()
     assert result.exit_code == 0, result.output
@@ -74,7 +77,7 @@ def test_price_change_on_a_tariff_used_by_three_connectors_is_exactly_three_tari
     assert {w["body"]["tariff_id"] for w in writes} == {str(i) for i in ids}
     for w in writes:
         assert w["body"]["elements"] == {"price_components": [
-            {"order_number": 1, "tariff_dimension": "ENERGIA", "price": 380.8},
+            {"order_number": 1, "tariff_dimension": "ENERGIA", "price": 381},
             {"order_number": 2, "tariff_dimension": "CARGO FIJO", "price": 1190}]}
         assert set(w["body"]) == {"tariff_id", "elements"}
     assert chile_applied.plan("--detailed-exitcode").exit_code == 0
@@ -238,8 +241,9 @@ def test_a_station_gone_from_the_configuration_is_forgotten_its_tariffs_deleted(
                    for a in chile_applied.state())
     again = chile_applied.plan("--detailed-exitcode")
     assert again.exit_code == 0
-    assert "Warning: the import block for sec.evse.CCP-001/CCP-001-1 is ignored: the configuration does not " \
+    assert ": the import block for sec.evse.CCP-001/CCP-001-1 is ignored: the configuration does not " \
            "declare it" in again.output
+    assert "Warning: imports.yaml:" in again.output
 
 
 def test_a_state_only_change_keeps_the_platform_ids(chile: Chile) -> None:

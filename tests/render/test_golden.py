@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import jsonschema
@@ -14,12 +15,19 @@ import pytest
 
 from reconciler.render import jsonout, markdown
 from tests.harness import Estate
+from tests.medido_harness import Medido
+from tests.render.conftest import RUN, SHA
+from tests.sec_harness import Chile
 
 GOLDEN = Path(__file__).parent / "golden"
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "plan.schema.json").read_text())
 
 
+_MADE = re.compile(r"(made|hecho el) \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")
+
+
 def check(name: str, text: str) -> None:
+    text = _MADE.sub(r"\1 <time> UTC", text)
     path = GOLDEN / name
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(text)
@@ -77,3 +85,41 @@ def test_markdown_is_cut_cleanly_under_the_limit(estate: Estate, limit: int) -> 
     assert "This comment is cut here" in text
     assert text.count("<details>") == text.count("</details>")
     assert text.startswith(markdown.MARKER)
+
+
+def test_comment_names_the_commit_the_run_and_when(applied: Estate, tmp_path: Path) -> None:
+    _review_change(applied)
+    md = tmp_path / "comment.md"
+    assert applied.plan("--markdown", md).exit_code == 0
+    text = md.read_text()
+    assert f"commit `{SHA[:12]}` · [run]({RUN}) · made " in text
+    assert re.search(r"made \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", text)
+    doc = json.loads(applied.plan("--json").output)
+    assert doc["source"] == {"commit": SHA, "run_url": RUN}
+
+
+def _sec_change(c: Chile) -> None:
+    c.edit("tariffs.yaml", "{type: ENERGY, price: 300, vat: 19, step_size: 1}",
+           "{type: ENERGY, price: 320, vat: 19, step_size: 1}")
+    c.edit("santiago.yaml", "physical_reference: \"Nivel -2 E14\"", "physical_reference: \"Nivel -2 E15\"")
+
+
+def test_sec_plan_text_and_comments(chile_applied: Chile, tmp_path: Path) -> None:
+    _sec_change(chile_applied)
+    md, es = tmp_path / "comment.md", tmp_path / "comment_es.md"
+    result = chile_applied.plan("--no-color", "--markdown", md)
+    assert result.exit_code == 0, result.output
+    check("sec_plan.txt", result.output)
+    check("sec_comment.md", md.read_text())
+    assert chile_applied.plan("--markdown", es, "--lang", "es").exit_code == 0
+    check("sec_comment_es.md", es.read_text())
+
+
+def test_chilemedido_plan_text_and_comments(medido: Medido, tmp_path: Path) -> None:
+    md, es = tmp_path / "comment.md", tmp_path / "comment_es.md"
+    result = medido.plan("--no-color", "--markdown", md)
+    assert result.exit_code == 0, result.output
+    check("medido_plan.txt", result.output)
+    check("medido_comment.md", md.read_text())
+    assert medido.plan("--markdown", es, "--lang", "es").exit_code == 0
+    check("medido_comment_es.md", es.read_text())

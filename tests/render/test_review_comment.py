@@ -14,6 +14,7 @@ import pytest
 
 from reconciler.render import i18n, markdown
 from tests.harness import Estate
+from tests.render.conftest import RUN
 from tests.render.test_golden import _review_change, check
 
 
@@ -93,7 +94,9 @@ def test_cut_cleanly_in_bytes_with_a_note(estate: Estate, lang: str, limit: int)
     assert text.startswith(markdown.MARKER)
     assert text.count("<details>") == text.count("</details>")
     cut = i18n.text(lang, "cut", n=0, limit="", hint="").split(":")[0]
-    assert cut in text and i18n.text(lang, "hint") in text
+    assert cut in text and i18n.text(lang, "hint_run", url=RUN) in text   # the run's job summary has it all
+    doc["source"] = {}
+    assert i18n.text(lang, "hint") in markdown.render(doc, limit=limit, lang=lang)
 
 
 def test_a_huge_price_table_is_cut_between_rows() -> None:

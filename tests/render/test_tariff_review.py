@@ -124,15 +124,15 @@ def test_a_sec_price_change_shows_the_schedule_in_both_languages(chile_applied: 
     check("sec_tariff_comment.md", md.read_text())
     check("sec_tariff_comment_es.md", es.read_text())
     text, texto = md.read_text(), es.read_text()
-    # SEC prices are sent with IVA: 238 -> 273.7 CLP/kWh, the whole week, on every AC connector's tariff;
+    # SEC prices are sent with IVA, in whole pesos: 238 -> 274 CLP/kWh (230 + 19% = 273.7), the whole week, on every AC connector's tariff;
     # the typical session is priced once for the tariff, not once per connector.
     assert "**What drivers pay** (prices incl. VAT, as sent, by time of the week" in text
     assert text.count("| typical AC session (7.4 kW, 2 h) from Mon 10:00 | `cl-ac-destino` | sec |") == 1
-    assert "- **all week**: ENERGY 238 → 273.7 CLP/kWh (+15.00%)" in text
-    assert "- **toda la semana**: ENERGY 238 → 273,7 CLP/kWh (+15,00%)" in texto
+    assert "- **all week**: ENERGY 238 → 274 CLP/kWh (+15.13%)" in text
+    assert "- **toda la semana**: ENERGY 238 → 274 CLP/kWh (+15,13%)" in texto
     assert "typical AC session (7.4 kW, 2 h) from Mon 10:00" in text
     assert "sesión típica AC (7,4 kW, 2 h) desde lun 10:00" in texto
     doc = json.loads(chile_applied.plan("--json").output)
     jsonschema.validate(doc, SCHEMA)
     reviews = [c["tariff_review"] for c in doc["changes"] if c["kind"] == "tariff"]
-    assert reviews and all(r["shifts"][0]["all_week"] and r["shifts"][0]["pct"] == 15.0 for r in reviews)
+    assert reviews and all(r["shifts"][0]["all_week"] and r["shifts"][0]["pct"] == 15.13 for r in reviews)

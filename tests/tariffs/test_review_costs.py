@@ -38,7 +38,7 @@ def test_reference_rules_do_not_apply_min_price() -> None:
     tariffs = {"siem.tariff.a": MIN_PRICED}
     out = review.reference_costs(config(pricing_rules="reference"), [change("siem.tariff.a", Action.UPDATE)],
                                  tariffs.get, tariffs.get, NOW)
-    assert (out[0].after.excl_vat, out[0].after.incl_vat, out[0].pct) == ("0.3", "0.33", 0.0)  # type: ignore[union-attr]
+    assert (out[0].after.excl_vat, out[0].after.incl_vat, out[0].pct) == ("0.30", "0.33", 0.0)  # type: ignore[union-attr]
 
 
 def test_a_session_for_one_tariff_and_a_side_that_cannot_be_priced() -> None:

@@ -244,6 +244,6 @@ def test_a_price_from_20_kwh_gets_a_session_that_charges_past_it():
     (ac,) = tariff_review.typical_costs(_change(), shifts, old, new, ["AC"], calculator.OCPI_TEXT, now)
     # 25 kWh at 7.4 kW: 202.7 minutes (shown rounded up); the last 5 kWh at 900.
     assert ac.typical is not None and (ac.typical.minutes, ac.typical.kwh) == (203, "25")
-    assert ac.after is not None and ac.after.excl_vat == str(20 * 980 + 5 * 900)
+    assert ac.after is not None and ac.after.excl_vat == f"{20 * 980 + 5 * 900}.00"   # COP: cents (ISO 4217)
     assert ac.session == "typical AC session (7.4 kW, 3 h 23 min) from Mon 10:00"
     assert ac.pct is not None and ac.pct < 0

@@ -26,8 +26,17 @@ import copy
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from reconciler.config import models
 from reconciler.core.diagnostics import Diagnostic
-from reconciler.plans.model import Action, HttpRequest, ManualAction, PriceChange, ResourceChange, StateUpdate
+from reconciler.plans.model import (
+    Action,
+    HttpRequest,
+    ManualAction,
+    PriceChange,
+    ResourceChange,
+    StateUpdate,
+    VatRounding,
+)
 from reconciler.providers.base import LiveView, ObjectDiff
 from reconciler.providers.display import field_changes, pct, price
 from reconciler.providers.sec import resources, tariffs, wire
@@ -209,6 +218,7 @@ class _Planner:
                  "sent once: recorded as pending before it is sent, never retried if its outcome is unknown"]
         rc = self.change(d, action, [*before, post], [state], notes, reason)
         rc.price_changes = price_changes(d)
+        rc.vat_roundings = self.vat_roundings(d)
 
     def update(self, d: ObjectDiff, connector_id: str | None, tainted: str | None = None) -> None:
         assert d.desired is not None
@@ -246,6 +256,13 @@ class _Planner:
                             meta={"connector_id": connector_id} if connector_id else {})
         rc = self.change(d, Action.UPDATE, [patch], [state], [tariffs.vat_note(self.prov.sec)])
         rc.price_changes = price_changes(d)
+        rc.vat_roundings = self.vat_roundings(d)
+
+    def vat_roundings(self, d: ObjectDiff) -> list[VatRounding]:
+        tariff = d.desired.origin if d.desired is not None else None
+        if not isinstance(tariff, models.Tariff):
+            return []
+        return tariffs.vat_roundings(tariff, self.prov.sec.prices_include_vat is True)
 
     def pending(self, d: ObjectDiff) -> None:
         assert d.prior is not None

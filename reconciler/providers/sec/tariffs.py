@@ -5,17 +5,22 @@ A SEC tariff belongs to one connector and is one flat list of price components (
 neutral tariff can go to SEC only with exactly one element, no restrictions, no PARKING_TIME, no
 validity period, in CLP. SEC's documents do not say whether prices include VAT (IVA): the
 platform's `prices_include_vat` decides, explicitly; with `true` each price is `price * (1 + vat/100)`
-and min/max prices use `incl_vat`. The provider calls `problems` when validating and `attributes`
-to build each connector tariff's desired state (neutral names; `wire` spells them for SEC).
+and min/max prices use `incl_vat`. The Chilean peso has no minor unit (ISO 4217: 0 decimals) and SEC
+takes whole pesos, so a price with VAT is rounded half up (320 + 19% VAT = 380.8 -> 381) and the plan
+says so (`vat_roundings`); a price sent without VAT must already be whole. The provider calls
+`problems` when validating and `attributes` to build each connector tariff's desired state (neutral
+names; `wire` spells them for SEC).
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from reconciler.config import models
+from reconciler.core import money
 from reconciler.core.diagnostics import Diagnostic
+from reconciler.plans.model import VatRounding
 from reconciler.providers.sec import wire
 
 CURRENCY = "CLP"
@@ -52,16 +57,32 @@ def problems(tariff: models.Tariff, platform: models.SecPlatform) -> list[Diagno
             if include_vat and comp.vat is None:
                 out.append(_error(f"{name}: price component {ci + 1} of element {ei + 1} has no vat, and this "
                                   "platform sends prices including VAT (prices_include_vat: true)", comp, "price"))
+            if not include_vat and comp.price != comp.price.to_integral_value():
+                out.append(_whole(name, comp.price, comp, "price"))
     for field in ("min_price", "max_price"):
         price = getattr(tariff, field)
         if include_vat and price is not None and price.incl_vat is None:
             out.append(_error(f"{name}: {field} needs incl_vat, since this platform sends prices including VAT "
                               "(prices_include_vat: true)", tariff, field))
+        if not include_vat and price is not None and price.excl_vat != price.excl_vat.to_integral_value():
+            out.append(_whole(name, price.excl_vat, price, "excl_vat"))
     return out
 
 
-def _with_vat(price: Decimal, vat: Decimal | None, include_vat: bool) -> Any:
-    value = price * (1 + (vat or Decimal(0)) / 100) if include_vat else price
+def _whole(name: str, value: Decimal, obj: Any, field: str) -> Diagnostic:
+    low = value.to_integral_value(rounding=ROUND_FLOOR)
+    return _error(f"{name}: SEC takes whole pesos (CLP has no decimals) and {money.text(value)} is sent as it "
+                  f"is written (prices_include_vat: false); write {money.text(low)} or {money.text(low + 1)}",
+                  obj, field)
+
+
+def with_vat(price: Decimal, vat: Decimal | None) -> Decimal:
+    """`price` plus `vat` percent, exact (not rounded)."""
+    return price * (1 + (vat or Decimal(0)) / 100)
+
+
+def _sent(price: Decimal, vat: Decimal | None, include_vat: bool) -> Any:
+    value = money.rounded(with_vat(price, vat), CURRENCY) if include_vat else price
     return wire.number(value)
 
 
@@ -70,7 +91,7 @@ def attributes(tariff: models.Tariff, order_number: int, include_vat: bool) -> d
     comps = tariff.elements[0].price_components
     out: dict[str, Any] = {
         "order_number": order_number,
-        "components": [{"dimension": str(c.type.value), "price": _with_vat(c.price, c.vat, include_vat)}
+        "components": [{"dimension": str(c.type.value), "price": _sent(c.price, c.vat, include_vat)}
                        for c in comps],
     }
     for field in ("min_price", "max_price"):
@@ -78,9 +99,28 @@ def attributes(tariff: models.Tariff, order_number: int, include_vat: bool) -> d
         if price is not None:
             value = price.incl_vat if include_vat else price.excl_vat
             if value is not None:
-                out[field] = wire.number(value)
+                out[field] = wire.number(money.rounded(value, CURRENCY) if include_vat else value)
     if tariff.tariff_alt_url:
         out["tariff_alt_url"] = tariff.tariff_alt_url
+    return out
+
+
+def vat_roundings(tariff: models.Tariff, include_vat: bool) -> list[VatRounding]:
+    """How each price sent with VAT is computed and rounded to whole pesos (empty without VAT)."""
+    if not include_vat or not tariff.elements:
+        return []
+    out = []
+    for c in tariff.elements[0].price_components:
+        exact = with_vat(c.price, c.vat)
+        out.append(VatRounding(component=str(c.type.value), price=money.text(c.price),
+                               vat=None if c.vat is None else money.text(c.vat), exact=money.text(exact),
+                               sent=money.text(money.rounded(exact, CURRENCY)), currency=CURRENCY))
+    for field in ("min_price", "max_price"):
+        price = getattr(tariff, field)
+        if price is not None and price.incl_vat is not None:
+            out.append(VatRounding(component=field, price=money.text(price.excl_vat), vat=None,
+                                   exact=money.text(price.incl_vat),
+                                   sent=money.text(money.rounded(price.incl_vat, CURRENCY)), currency=CURRENCY))
     return out
 
 

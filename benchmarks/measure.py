@@ -22,11 +22,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], dict[str, float]]:
-    """Run one `reconciler` process; its wall time, CPU time and peak memory (wait4)."""
+def run_cli(args: list[str], env: dict[str, str],
+            launcher: str | None = None) -> tuple[subprocess.CompletedProcess[str], dict[str, float]]:
+    """Run one `reconciler` process; its wall time, CPU time and peak memory (wait4). `launcher`:
+    Python source run instead of `-m reconciler` (it calls the CLI's `main` itself)."""
+    start = ["-c", launcher] if launcher is not None else ["-m", "reconciler"]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.perf_counter()
-        child = subprocess.Popen([sys.executable, "-m", "reconciler", *args], stdout=out, stderr=err, env=env)
+        child = subprocess.Popen([sys.executable, *start, *args], stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - t0
         code = os.waitstatus_to_exitcode(status)

@@ -24,6 +24,7 @@ from reconciler.core.redact import RedactingFilter
 from reconciler.plans.model import StateUpdate
 from reconciler.providers import registry
 from reconciler.providers.base import Provider
+from reconciler.providers.connection import SANDBOX, Endpoint, Network, Service
 from reconciler.state import journal as journal_mod
 from reconciler.state import pending as pending_mod
 from reconciler.state.model import ResourceState, State, Watermark, utcnow
@@ -137,18 +138,40 @@ def exit_after_command() -> None:
 
 def keep_until_exit(*objs: object) -> None:
     """Hold `objs` until the process exits, which returns their memory at once: freeing a national
-    estate's config, state and plan one object at a time when the command returns costs a quarter
-    of a second. Does nothing for in-process callers (tests), which free them as usual."""
+    estate's config, state and plan one object at a time when the command returns costs about 0.3 s
+    of CPU at 10,000 stations (`benchmarks/tricks.py`, with and without). Does nothing for
+    in-process callers (tests), which free them as usual."""
     if _keep:
         _kept.extend(objs)
 
 
+class EmbeddedSandbox:
+    """The connector the CLI hands the providers: an API configured with `url: sandbox` is served by
+    the in-process simulator on `data_dir` (opened on first use, shared by every provider of the
+    process); any other URL is reached over the network."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.network = Network()
+
+    def connect(self, service: Service) -> Endpoint:
+        if service.url != SANDBOX:
+            return self.network.connect(service)
+        import httpx
+
+        from reconciler.sandbox import embedded
+
+        app, base, credentials = embedded.attach(self.data_dir, service.platform, service.name, service.credentials)
+        return Endpoint(base, httpx.ASGITransport(app=app), credentials)
+
+
+def connector_for(state_file: Path) -> EmbeddedSandbox:
+    return EmbeddedSandbox(sandbox_dir(state_file))
+
+
 def providers_for(config: models.Config, state_file: Path) -> dict[str, Provider]:
-    box = sandbox_dir(state_file)
-    out: dict[str, Provider] = {}
-    for name, platform in config.platforms.items():
-        out[name] = registry.build(platform, sandbox_dir=box)
-    return out
+    connector = connector_for(state_file)
+    return {name: registry.build(platform, connector=connector) for name, platform in config.platforms.items()}
 
 
 @dataclass
@@ -251,14 +274,14 @@ def _run(runner: asyncio.Runner, fn: Callable[[], Awaitable[T]]) -> T:
 async def _load_prefetching(config_path: Path, store: Backend,
                             spath: Path) -> tuple[models.Config, dict[str, Provider]]:
     early = loader.load_platforms(config_path) if store.exists() else None
+    connector = connector_for(spath)
     providers: dict[str, Provider] = {}
     tasks: list[asyncio.Task[None]] = []
     if early:
         state = store.peek()
-        box = sandbox_dir(spath)
         for name, platform in early.items():
             try:
-                prov = registry.build(platform, sandbox_dir=box)
+                prov = registry.build(platform, connector=connector)
             except DiagnosticError:
                 continue
             providers[name] = prov
@@ -266,15 +289,11 @@ async def _load_prefetching(config_path: Path, store: Backend,
             tasks.append(asyncio.create_task(prov.prefetch(prior)))
     loop = asyncio.get_running_loop()
     # The configuration loads on a worker thread while this thread's event loop reads the
-    # platforms. The loop needs little CPU but needs it often: a short switch interval hands it
-    # the GIL within half a millisecond instead of five, so reads do not stall behind the load.
-    switch = sys.getswitchinterval()
-    if tasks:
-        sys.setswitchinterval(min(switch, 0.0005))
+    # platforms. (A shorter thread switch interval meanwhile showed no gain in
+    # benchmarks/tricks.py, which can measure one again.)
     try:
         config = await loop.run_in_executor(None, load_config, config_path)
     except BaseException:
-        sys.setswitchinterval(switch)
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -282,7 +301,6 @@ async def _load_prefetching(config_path: Path, store: Backend,
             await prov.aclose()
         raise
     final: dict[str, Provider] = {}
-    box = sandbox_dir(spath)
     for name, platform in config.platforms.items():
         early_prov = providers.pop(name, None)
         if early_prov is not None and early_prov.platform == platform:
@@ -290,15 +308,12 @@ async def _load_prefetching(config_path: Path, store: Backend,
         else:
             if early_prov is not None:
                 await early_prov.aclose()
-            final[name] = registry.build(platform, sandbox_dir=box)
+            final[name] = registry.build(platform, connector=connector)
     for prov in providers.values():
         await prov.aclose()
     if tasks:
         # While the platforms are still being read, turn the configuration into resources too.
-        try:
-            await loop.run_in_executor(None, _warm, config, final)
-        finally:
-            sys.setswitchinterval(switch)
+        await loop.run_in_executor(None, _warm, config, final)
     # A prefetch that failed is simply not used: the plan's own read reports the problem.
     await asyncio.gather(*tasks, return_exceptions=True)
     return config, final

@@ -1,7 +1,7 @@
 """Errors as values: a Diagnostic names what went wrong and where (file, line, field, address).
 
-Every layer collects Diagnostics instead of raising one error at a time; the CLI prints them and
-exits 1. `DiagnosticError` carries a list of them across layers that cannot return them.
+Every layer collects Diagnostics instead of raising one error at a time; the plan carries them and
+the CLI prints them and exits 1. `DiagnosticError` carries a list of them across layers that cannot return them.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from dataclasses import field as _field
+
+from reconciler.core.redact import Shown, ShownDetail
 
 
 class Severity(enum.StrEnum):
@@ -29,15 +31,18 @@ def shorten(text: str, limit: int = MAX_LINE) -> str:
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """The one diagnostic type, from config loading to the plan (`Plan.diagnostics`, a saved plan)
+    and the apply's failures; serialised as part of the plan (its text blanked of secrets)."""
+
     severity: Severity
-    summary: str
-    detail: str = ""
+    summary: Shown
+    detail: ShownDetail = ""
+    address: str | None = None
     file: str | None = None
     line: int | None = None
     field: str | None = None
-    address: str | None = None
     code: str | None = None            # the kind of finding, for views that word it in another language
-    params: dict[str, str] = _field(default_factory=dict, hash=False, compare=False)
+    params: dict[str, str] = _field(default_factory=dict, hash=False, compare=False)  # what `summary` is worded from
 
     @classmethod
     def error(cls, summary: str, **kw: object) -> Diagnostic:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Annotated
+
+from pydantic import BeforeValidator, PlainSerializer
 
 MASK = "(sensitive)"
 _secrets: set[str] = set()
@@ -28,6 +31,18 @@ def redact(text: str) -> str:
         if s in text:
             text = text.replace(s, MASK)
     return text
+
+
+def _shown_or_none(text: str) -> str | None:
+    return redact(text) or None
+
+
+# Free text for people, never executed (a diagnostic, a note): blanked of registered secrets
+# whenever it is serialised to JSON (plan files, `plan --json`).
+Shown = Annotated[str, PlainSerializer(redact, return_type=str, when_used="json")]
+# The same for an optional explanation: "" when there is none, written as null.
+ShownDetail = Annotated[str, BeforeValidator(lambda v: "" if v is None else v),
+                        PlainSerializer(_shown_or_none, return_type=str | None, when_used="json")]
 
 
 def clear() -> None:

@@ -16,7 +16,8 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from reconciler.plans.model import Plan, PlanDiagnostic, ResourceChange, StateUpdate
+from reconciler.core.diagnostics import Diagnostic
+from reconciler.plans.model import Plan, ResourceChange, StateUpdate
 from reconciler.providers import errors
 from reconciler.providers.base import Provider
 
@@ -27,7 +28,7 @@ Progress = Callable[[ResourceChange, str], None]
 @dataclass
 class ApplyResult:
     applied: list[str] = field(default_factory=list)
-    failed: list[PlanDiagnostic] = field(default_factory=list)
+    failed: list[Diagnostic] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
     requests: int = 0
@@ -92,8 +93,8 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
             updates = await prov.apply_change(change, planned_at, _now, record)
         except errors.OutcomeUnknown as exc:
             result.pending.append(change.address)
-            result.failed.append(PlanDiagnostic(
-                severity="error", address=change.address, summary=str(exc),
+            result.failed.append(Diagnostic.error(
+                str(exc), address=change.address,
                 detail="It is recorded as pending and will not be sent again automatically; "
                        "`reconciler plan` shows how to resolve it."))
             record([StateUpdate(op="put", address=change.address, status="pending",
@@ -112,9 +113,8 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
                     progress(change, "skipped")
                 return
             reported.add(id(exc))
-            result.failed.append(PlanDiagnostic(
-                severity="error", address=change.address,
-                summary=str(exc),
+            result.failed.append(Diagnostic.error(
+                str(exc), address=change.address,
                 detail=getattr(exc, "detail", None)
                 or "Nothing of this change was recorded; the next plan shows it again."))
             done[change.address].set_result(False)

@@ -18,7 +18,6 @@ from reconciler.engine import differ, review
 from reconciler.plans.model import (
     Action,
     Plan,
-    PlanDiagnostic,
     PlatformRefresh,
     ResourceChange,
     StateUpdate,
@@ -38,12 +37,6 @@ class PlanRequest:
     targets: list[str] = field(default_factory=list)
     refresh: bool = True
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-
-
-def _pd(d: Diagnostic) -> PlanDiagnostic:
-    return PlanDiagnostic(severity=d.severity.value, summary=d.summary, detail=d.detail or None,
-                          address=d.address, file=d.file, line=d.line, field=d.field, code=d.code,
-                          params=dict(d.params))
 
 
 def validate(config: models.Config, providers: dict[str, Provider]) -> list[Diagnostic]:
@@ -125,7 +118,7 @@ async def make_plan(req: PlanRequest) -> Plan:
     plan = Plan(tool_version=__version__, created_at=req.now, config_root=str(req.config.root),
                 config_digest=req.config.digest, state_path=req.state_path, state_lineage=req.state.lineage,
                 state_serial=req.state.serial, targets=list(req.targets), refresh=req.refresh)
-    plan.diagnostics += [_pd(d) for d in diags if d.severity is not Severity.ERROR]
+    plan.diagnostics += [d for d in diags if d.severity is not Severity.ERROR]
     imports = {imp.to: imp for imp in req.config.imports}
 
     async def one(name: str, prov: Provider) -> tuple[str, dict[str, Desired], dict[str, ResourceState], LiveView]:
@@ -136,9 +129,9 @@ async def make_plan(req: PlanRequest) -> Plan:
                 if addr not in desired:
                     # Binding an object the configuration does not declare would only plan its removal.
                     ref = imp.source("to")
-                    plan.diagnostics.append(PlanDiagnostic(
-                        severity="warning", address=addr, file=ref.file or None, line=ref.line, field=ref.path,
-                        summary=f"the import block for {addr} is ignored: the configuration does not declare it"))
+                    plan.diagnostics.append(Diagnostic.warning(
+                        f"the import block for {addr} is ignored: the configuration does not declare it",
+                        address=addr, file=ref.file or None, line=ref.line, field=ref.path))
                     continue
                 prior[addr] = ResourceState(address=addr, platform_id=str(imp.id))
                 plan.state_sync.append(StateUpdate(op="put", address=addr, platform_id=str(imp.id)))
@@ -159,7 +152,7 @@ async def make_plan(req: PlanRequest) -> Plan:
         plan.platforms.append(PlatformRefresh(platform=name, platform_type=prov.platform.type,
                                               refreshed=req.refresh and not live.not_refreshed, reads=live.reads,
                                               note=live.note))
-        plan.diagnostics += [_pd(d) for d in live.diagnostics]
+        plan.diagnostics += live.diagnostics
         plan.manual_actions += live.manual_actions
         seen_diags, seen_manual = len(live.diagnostics), len(live.manual_actions)
         diffs: list[ObjectDiff] = []
@@ -167,9 +160,9 @@ async def make_plan(req: PlanRequest) -> Plan:
             kind = addr.split(".", 2)[1]
             d, p = desired.get(addr), prior.get(addr)
             if d is not None and p is not None and p.status == "removed":
-                plan.diagnostics.append(PlanDiagnostic(
-                    severity="error", address=addr, file=(d.source or "").rsplit(":", 1)[0] or None,
-                    summary=f"{addr} was removed earlier and OCPI forbids reusing an EVSE uid",
+                plan.diagnostics.append(Diagnostic.error(
+                    f"{addr} was removed earlier and OCPI forbids reusing an EVSE uid",
+                    address=addr, file=(d.source or "").rsplit(":", 1)[0] or None,
                     detail="Give this EVSE a new uid. If the removal never reached the platform, drop the "
                            f"tombstone with: reconciler state rm {addr}"))
                 continue
@@ -190,15 +183,15 @@ async def make_plan(req: PlanRequest) -> Plan:
         plan.changes += planned
         plan.reference_costs += review.price_sessions(req.config, prov, planned, desired, prior, live, req.now)
         # Planning may find more (an object to bind first, a field the platform cannot clear).
-        plan.diagnostics += [_pd(d) for d in live.diagnostics[seen_diags:]]
+        plan.diagnostics += live.diagnostics[seen_diags:]
         plan.manual_actions += live.manual_actions[seen_manual:]
         plan.state_sync += live.state_sync
         _prevent_destroy(plan, desired, prior)
 
     if req.targets:
         _apply_targets(plan, req.targets)
-        plan.diagnostics.append(PlanDiagnostic(
-            severity="warning", summary=TARGETING_WARNING,
+        plan.diagnostics.append(Diagnostic.warning(
+            TARGETING_WARNING,
             detail="Only the targeted objects, and what they need, are planned. Plan and apply without "
                    "--target afterwards, so that the platforms match the whole configuration."))
     review.check(plan, req.config.review)
@@ -213,10 +206,9 @@ def _prevent_destroy(plan: Plan, desired: dict[str, Desired], prior: dict[str, R
             continue
         d, p = desired.get(c.address), prior.get(c.address)
         if (d is not None and d.prevent_destroy) or (p is not None and p.prevent_destroy):
-            plan.diagnostics.append(PlanDiagnostic(
-                severity="error", address=c.address,
-                summary=f"{c.address} has lifecycle.prevent_destroy and this plan would "
-                        f"{'replace' if c.action is Action.REPLACE else 'remove'} it",
+            plan.diagnostics.append(Diagnostic.error(
+                f"{c.address} has lifecycle.prevent_destroy and this plan would "
+                f"{'replace' if c.action is Action.REPLACE else 'remove'} it", address=c.address,
                 detail="Put the object back in the configuration, or set prevent_destroy: false and apply that "
                        "first, to allow it."))
 

@@ -19,15 +19,7 @@ from typing import Any
 
 from reconciler.config import models
 from reconciler.core.diagnostics import Diagnostic
-from reconciler.plans.model import (
-    Action,
-    Plan,
-    PlanDiagnostic,
-    Policy,
-    ReferenceCost,
-    ResourceChange,
-    TariffReview,
-)
+from reconciler.plans.model import Action, Plan, Policy, ReferenceCost, ResourceChange, TariffReview
 from reconciler.providers.base import Desired, LiveView, Provider
 from reconciler.state.model import ResourceState
 from reconciler.tariffs import calculator
@@ -93,23 +85,17 @@ def check(plan: Plan, review: models.Review | None) -> None:
         pct = review.max_price_change_pct
         plan.policy = Policy(max_price_change_pct=None if pct is None else float(pct),
                              max_deletions=review.max_deletions)
-    for summary, detail, params in _findings(plan):
-        field = _policy_field(summary)
+    for field, summary, detail, params in _findings(plan):
         code = "policy.deletions" if field == "review.max_deletions" else "policy.price_change"
-        plan.diagnostics.append(PlanDiagnostic(severity="warning", summary=f"apply will refuse this plan: {summary}",
-                                               detail=detail, field=field, code=code, params=params))
-
-
-def _policy_field(summary: str) -> str:
-    return "review.max_deletions" if "review.max_deletions" in summary else "review.max_price_change_pct"
+        plan.diagnostics.append(Diagnostic.warning(f"apply will refuse this plan: {summary}", detail=detail,
+                                                   field=field, code=code, params=params))
 
 
 def refusals(plan: Plan, review: models.Review | None, allow_large_price_change: bool = False) -> list[Diagnostic]:
     """Errors for every policy this plan breaks, pointing at where the policy is set; empty when apply
     may go on."""
     out = []
-    for summary, detail, _ in _findings(plan):
-        field = _policy_field(summary)
+    for field, summary, detail, _ in _findings(plan):
         if allow_large_price_change and field == "review.max_price_change_pct":
             continue
         ref = review.source(field.split(".", 1)[1]) if review is not None else None
@@ -118,8 +104,9 @@ def refusals(plan: Plan, review: models.Review | None, allow_large_price_change:
     return out
 
 
-def _findings(plan: Plan) -> list[tuple[str, str, dict[str, str]]]:
-    """(summary, detail, the values the summary is worded from) of each policy the plan breaks."""
+def _findings(plan: Plan) -> list[tuple[str, str, str, dict[str, str]]]:
+    """(the policy's field, summary, detail, the values the summary is worded from) of each policy
+    the plan breaks."""
     out = []
     limit = plan.policy.max_price_change_pct
     if limit is not None:
@@ -142,7 +129,7 @@ def _findings(plan: Plan) -> list[tuple[str, str, dict[str, str]]]:
                   f"{r.before.incl_vat if r.before else '?'} -> {r.after.incl_vat if r.after else '?'} "
                   f"({r.pct:+.2f}%)" for r in plan.reference_costs if r.pct is not None and abs(r.pct) > limit]
         if large:
-            out.append((f"{len(large)} price change(s) exceed review.max_price_change_pct ({limit:g}%)",
+            out.append(("review.max_price_change_pct", f"{len(large)} price change(s) exceed review.max_price_change_pct ({limit:g}%)",
                         "\n".join(large) + f"\nCheck the new prices, then apply with {ALLOW_FLAG}, or raise "
                                            "review.max_price_change_pct in the configuration.",
                         {"n": str(len(large)), "limit": f"{limit:g}"}))
@@ -150,7 +137,7 @@ def _findings(plan: Plan) -> list[tuple[str, str, dict[str, str]]]:
     if most is not None:
         removed = [c.address for c in plan.changes if c.action in (Action.DELETE, Action.REPLACE)]
         if len(removed) > most:
-            out.append((f"it removes {len(removed)} objects, more than review.max_deletions ({most})",
+            out.append(("review.max_deletions", f"it removes {len(removed)} objects, more than review.max_deletions ({most})",
                         "\n".join(removed) + "\nApply fewer removals at a time (--target ADDRESS), or raise "
                                              "review.max_deletions in the configuration.",
                         {"n": str(len(removed)), "most": str(most)}))

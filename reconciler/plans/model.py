@@ -3,6 +3,14 @@
 Built by the engine's planner, serialised by `planfile`, rendered by `render`, executed by the
 engine's executor. It is the one structure behind `plan --json`, the text plan and the markdown
 comment, so those never disagree. Pure data: no I/O, no engine imports.
+
+No secret is ever part of a plan. Requests carry no headers (providers authenticate when they
+send), and a plan never holds a secret type (`SecretStr`, `SecretBytes`): `secret_paths` finds
+one and `planfile` refuses to write it. Data fields (request bodies, field values, state updates)
+are kept exactly as they will be sent and recorded; only free text reconciler writes for people
+(`Text`: diagnostics, notes, reasons) is passed through `core.redact` when serialised, because a
+message quoting a platform's answer could quote a credential. Everything displayed or logged is
+redacted by its writer as well.
 """
 
 from __future__ import annotations
@@ -11,9 +19,14 @@ import enum
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Secret, SecretBytes, SecretStr
+
+from reconciler.core.diagnostics import Diagnostic, Severity
+from reconciler.core.redact import Shown
 
 PLAN_FORMAT_VERSION = 1
+
+Text = Shown   # free text for people: blanked of registered secrets when serialised (`core.redact`)
 
 
 class Action(enum.StrEnum):
@@ -205,8 +218,8 @@ class ManualAction(_Model):
 
     address: str
     platform: str
-    summary: str
-    detail: str | None = None
+    summary: Text
+    detail: Text | None = None
 
 
 class ResourceChange(_Model):
@@ -215,7 +228,7 @@ class ResourceChange(_Model):
     platform_type: str
     kind: str
     action: Action
-    reason: str | None = None          # why (e.g. "deleted outside reconciler", "dimensions changed")
+    reason: Text | None = None         # why (e.g. "deleted outside reconciler", "dimensions changed")
     identity: dict[str, Any] = {}      # identifying fields shown to reviewers (name, city, standard...)
     changes: list[FieldChange] = []
     after: dict[str, Any] | None = Field(
@@ -232,7 +245,7 @@ class ResourceChange(_Model):
     covered_by: str | None = None      # the address whose request carries this change
     depends_on: list[str] = []         # addresses whose requests must succeed first
     state_updates: list[StateUpdate] = []
-    notes: list[str] = []
+    notes: list[Text] = []
     needs_refresh: bool = Field(
         default=False, description="the request sends an object whole, built from the live object, which this "
                                    "plan did not read (a plan without a refresh): `apply` refuses the plan until "
@@ -246,20 +259,7 @@ class Drift(_Model):
     path: str
     last_applied: Any = None
     live: Any = None
-    reason: str = "drift: warn"
-
-
-class PlanDiagnostic(_Model):
-    severity: Literal["error", "warning", "info"]
-    summary: str
-    detail: str | None = None
-    address: str | None = None
-    file: str | None = None
-    line: int | None = None
-    field: str | None = None
-    code: str | None = Field(default=None, description="what kind of finding this is (e.g. tariff.shadowed), "
-                                                       "for views that word it in another language")
-    params: dict[str, str] = Field(default={}, description="the values `summary` is worded from, by name")
+    reason: Text = "drift: warn"
 
 
 class PlanSource(_Model):
@@ -274,7 +274,7 @@ class PlatformRefresh(_Model):
     platform_type: str
     refreshed: bool
     reads: int = 0
-    note: str | None = None
+    note: Text | None = None
 
 
 class Summary(_Model):
@@ -309,7 +309,7 @@ class ReferenceCost(_Model):
     before: SessionCost | None = None   # None: the tariff is new, or its old form could not be priced
     after: SessionCost | None = None    # None: the tariff is removed, or could not be priced
     pct: float | None = None            # change of the price incl. VAT
-    note: str | None = None             # why a side is missing
+    note: Text | None = None            # why a side is missing
     typical: TypicalSession | None = Field(
         default=None, description="a typical session the review added where the schedule changes (not "
                                   "declared in review.reference_sessions)")
@@ -336,7 +336,7 @@ class Plan(_Model):
     platforms: list[PlatformRefresh] = []
     changes: list[ResourceChange] = []
     drift: list[Drift] = []
-    diagnostics: list[PlanDiagnostic] = []
+    diagnostics: list[Diagnostic] = []
     manual_actions: list[ManualAction] = []
     state_sync: list[StateUpdate] = Field(
         default=[], description="state bookkeeping applied with the plan; sends nothing (imports, objects "
@@ -348,8 +348,8 @@ class Plan(_Model):
     source: PlanSource = PlanSource()
 
     @property
-    def errors(self) -> list[PlanDiagnostic]:
-        return [d for d in self.diagnostics if d.severity == "error"]
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
 
     def summarise(self) -> Summary:
         s = Summary()
@@ -366,3 +366,17 @@ class Plan(_Model):
                 s.forget += 1
             s.requests += sum(r.repeat for r in c.requests)
         return s
+
+
+def secret_paths(value: Any, path: str = "") -> list[str]:
+    """Where a secret type sits in `value` (a plan's python-mode dump, or any part of it)."""
+    if isinstance(value, SecretStr | SecretBytes | Secret):
+        return [path or "."]
+    out: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += secret_paths(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            out += secret_paths(v, f"{path}[{i}]")
+    return out

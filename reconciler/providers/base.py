@@ -10,6 +10,8 @@ platform holds (`read`), turns the engine's field diffs into the fewest requests
   `errors.OutcomeUnknown`, which means the platform may hold the result; the executor then records
   the change as pending and never repeats it blindly.
 - No method prints; diagnostics are returned as values.
+- A provider reaches its platform only through the `connection.Connector` the registry gave its
+  constructor (`connector=`; the network when none is given).
 """
 
 from __future__ import annotations
@@ -140,10 +142,9 @@ Normaliser = Callable[[str, str, Any], Any]
 class Provider(abc.ABC):
     type: str = ""
 
-    def __init__(self, platform: models.Platform, *, sandbox_dir: Any = None) -> None:
+    def __init__(self, platform: models.Platform) -> None:
         self.platform = platform
         self.name = platform.name
-        self.sandbox_dir = sandbox_dir
         self._desired_cache: tuple[models.Config, dict[str, Desired]] | None = None
 
     # --- offline -------------------------------------------------------------------------------

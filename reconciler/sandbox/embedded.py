@@ -1,8 +1,10 @@
 """The in-process sandbox behind `url: sandbox`: simulator apps opened on a data directory, cached.
 
-The providers call `siem_app_for(data_dir, ...)` (`sec_app_for`, `medido_app_for` for the other
-platforms) and drive the returned ASGI app through
-`httpx.ASGITransport`, so `plan`/`apply` work with no network and no real credentials. The data,
+The CLI's runtime calls `attach(data_dir, platform, service, credentials)` when a provider asks
+for an API configured with `url: sandbox`, and hands the provider the returned ASGI app behind an
+`httpx.ASGITransport`, the base URL to use and the credentials (the demo ones where the
+configuration gives none), so `plan`/`apply` work with no network and no real credentials.
+`siem_app_for`, `sec_app_for` and `medido_app_for` open each simulator; tests use them directly. The data,
 faults and request log live in the same files `reconciler sandbox serve` uses (see `serve.py`),
 so an operator can inspect or fault an embedded sandbox with the same tools.
 
@@ -20,12 +22,14 @@ from __future__ import annotations
 
 import atexit
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from reconciler.config import models
 from reconciler.sandbox import chilemedido
 from reconciler.sandbox import sec as sec_sim
 from reconciler.sandbox.datastore import JournaledStore
@@ -36,7 +40,7 @@ from reconciler.sandbox.sec_catalogue import Settings as SecSettings
 from reconciler.sandbox.serve import DEMO_API_KEY, DEMO_TOKEN, SIEM_PREFIX, Files
 from reconciler.sandbox.siem import create_app
 
-__all__ = ["DEMO_API_KEY", "DEMO_TOKEN", "close_all", "medido_app_for", "medido_demo_refresh_token", "siem_app_for",
+__all__ = ["DEMO_API_KEY", "DEMO_TOKEN", "attach", "close_all", "medido_app_for", "medido_demo_refresh_token", "siem_app_for",
            "SEC_DEMO_ACCOUNTS", "sec_app_for"]
 
 
@@ -134,6 +138,49 @@ def sec_app_for(data_dir: Path, *, accounts: dict[str, tuple[str, str]]) -> Star
                                                     hang_raises=True)
         sec_sim.register_accounts(app, accounts)
         return app
+
+
+# The base URLs the embedded apps are reached at (any host: the transport is in process).
+SIEM_BASE = "http://sandbox.siem.invalid" + SIEM_PREFIX
+SEC_BASE = "http://sandbox.sec.invalid"
+MEDIDO_HOST = "http://sandbox.chilemedido.invalid"
+
+Credentials = Mapping[str, str | None]
+
+
+def attach(data_dir: Path, platform: models.Platform, service: str,
+           credentials: Credentials) -> tuple[ASGIApp, str, dict[str, str | None]]:
+    """The simulator behind one API of `platform` configured with `url: sandbox`: its app, its base
+    URL, and the credentials to sign in with (as configured, the demo ones where none is).
+
+    Services: `ocpi` for types siem/ocpi (credential `api_key` or `token`), `opc`/`pse` for SEC
+    (`username`, `password`: registered as if the account had been created on the SEC web site),
+    `input`/`output` for ChileMedido (`refresh_token`: with none, a fresh demo one; `token`:
+    registered as if the administrator had created this output-API consumer)."""
+    creds = dict(credentials)
+    kind = platform.type
+    if kind in ("siem", "ocpi") and service == "ocpi":
+        assert isinstance(platform, models.SiemPlatform | models.OcpiPlatform)
+        key = "api_key" if kind == "siem" else "token"
+        creds[key] = creds.get(key) or (DEMO_API_KEY if kind == "siem" else DEMO_TOKEN)
+        app = siem_app_for(data_dir, api_key=creds.get("api_key"), token=creds.get("token"),
+                           country_code=str(platform.country_code), party_id=str(platform.party_id), flavour=kind)
+        return app, SIEM_BASE, creds
+    if kind == "sec" and service in SEC_DEMO_ACCOUNTS:
+        demo_user, demo_password = SEC_DEMO_ACCOUNTS[service]
+        user = creds["username"] = creds.get("username") or demo_user
+        password = creds["password"] = creds.get("password") or demo_password
+        return sec_app_for(data_dir, accounts={service: (user, password)}), SEC_BASE, creds
+    if kind == "chilemedido" and service == "input":
+        app = medido_app_for(data_dir)
+        creds["refresh_token"] = creds.get("refresh_token") or medido_demo_refresh_token(app)
+        return app, MEDIDO_HOST + chilemedido.INPUT_PREFIX, creds
+    if kind == "chilemedido" and service == "output":
+        app = medido_app_for(data_dir)
+        token = creds["token"] = creds.get("token") or chilemedido.DEMO_CONSUMER_TOKEN
+        app.state.simulator.register_consumer(token)
+        return app, MEDIDO_HOST + chilemedido.OUTPUT_PREFIX, creds
+    raise ValueError(f"the sandbox has no '{service}' API for platform type '{kind}'")
 
 
 def close_all() -> None:

@@ -22,16 +22,13 @@ which role called). Answers are `{"statusCode", "message"}`, errors included.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -43,7 +40,7 @@ from reconciler.sandbox.datastore import JournaledStore
 from reconciler.sandbox.faults import WRITE_METHODS, FaultController
 from reconciler.sandbox.requestlog import RequestLog, parse_json
 from reconciler.sandbox.sec_rules import SecError
-from reconciler.sandbox.siem import admin_routes
+from reconciler.sandbox.simulator import SimulatorBase, admin_routes, make_app
 
 SESSION_SECONDS = 30 * 60
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -58,18 +55,13 @@ class _Session:
     active_at: float
 
 
-class _Simulator:
+class _Simulator(SimulatorBase):
     def __init__(self, store: JournaledStore, faults: FaultController, log: RequestLog, settings: cat.Settings,
                  clock: Callable[[], float], hang_raises: bool, window: float) -> None:
-        self.store = store
-        self.faults = faults
-        self.log = log
+        super().__init__(store, faults, log, clock=clock, hang_raises=hang_raises)
         self.settings = settings
-        self.clock = clock
-        self.hang_raises = hang_raises
         self.window = window
         self.sessions: dict[str, _Session] = {}
-        self._lock = threading.Lock()   # the rules read-modify-write the store
 
     # -- sessions ---------------------------------------------------------------------------
     def sign_in(self, body: Any) -> tuple[int, dict[str, Any], _Session | None]:
@@ -139,11 +131,7 @@ class _Simulator:
             except SecError as e:
                 status, answer = e.status, {"statusCode": e.status, "message": e.message}
         self._log(request, body, status, answer, fault, account)
-        await self.faults.after(method, path)
-        if hang > 0 or fault in ("timeout", "drop"):
-            await asyncio.sleep(hang)
-            if self.hang_raises:
-                raise httpx.ReadTimeout(f"sandbox: no response within {hang:g} s (injected {fault})")
+        await self.settle(method, path, fault, hang)
         if status == 401:
             headers = {**headers, "WWW-Authenticate": "Bearer"}
         return Response(envelope.dumps(answer), status, headers, media_type="application/json")
@@ -154,7 +142,7 @@ class _Simulator:
             raise SecError(415, "Content-Type must be application/json")
         if not isinstance(body, dict):
             raise SecError(400, "The body must be a JSON object")
-        with self._lock:
+        with self.lock:
             return handler(roles, body)
 
     def _log(self, request: Request, body: Any, status: int, answer: dict[str, Any], fault: str | None,
@@ -203,13 +191,7 @@ def create_app(store: JournaledStore, *, faults: FaultController, log: RequestLo
         Mount("/_sandbox", routes=[*admin_routes(store, faults, log), *_admin(store, sim.settings)]),
         Route("/{rest:path}", sim.route(None, ALL_METHODS), methods=ALL_METHODS),
     ]
-    app = Starlette(routes=routes)
-    app.state.store = store
-    app.state.faults = faults
-    app.state.log = log
-    app.state.settings = sim.settings
-    app.state.simulator = sim
-    return app
+    return make_app(routes, store, faults, log, settings=sim.settings, simulator=sim)
 
 
 def _admin(store: JournaledStore, settings: cat.Settings) -> list[BaseRoute]:

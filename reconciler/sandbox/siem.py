@@ -20,29 +20,26 @@ request's, else a new UUID) and echo `X-Request-ID`. Error codes: see `envelope.
 
 from __future__ import annotations
 
-import asyncio
 import collections
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from reconciler.sandbox import envelope
 from reconciler.sandbox.auth import Authenticator, Party
 from reconciler.sandbox.datastore import JournaledStore
 from reconciler.sandbox.envelope import OcpiError
-from reconciler.sandbox.faults import WRITE_METHODS, FaultController, Faults
+from reconciler.sandbox.faults import WRITE_METHODS, FaultController
 from reconciler.sandbox.receiver import Receiver
 from reconciler.sandbox.requestlog import RequestLog, parse_json
+from reconciler.sandbox.simulator import SimulatorBase, admin_routes, make_app
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 IDEMPOTENCY_SECONDS = 3600.0
@@ -70,7 +67,7 @@ class Reply:
 Handler = Callable[[Call], Reply]
 
 
-class _Simulator:
+class _Simulator(SimulatorBase):
     def __init__(
         self,
         store: JournaledStore,
@@ -83,15 +80,10 @@ class _Simulator:
         flavour: str,
         hang_raises: bool,
     ) -> None:
-        self.store = store
-        self.faults = faults
-        self.log = log
+        super().__init__(store, faults, log, clock=clock, hang_raises=hang_raises)
         self.auth = authenticator
         self.prefix = prefix
-        self.clock = clock
         self.receiver = Receiver(store, flavour)
-        self.hang_raises = hang_raises
-        self._lock = threading.Lock()  # handlers read-modify-write the store; embedded apps may run in threads
         self._replies: collections.OrderedDict[tuple[str, str], tuple[float, Reply]] = collections.OrderedDict()
 
     # -- the pipeline -----------------------------------------------------------------------
@@ -127,11 +119,7 @@ class _Simulator:
             method=method, path=path, query=request.url.query, headers=request.headers, body=body,
             status=reply.status, response=reply.body, fault=fault,
         )
-        await self.faults.after(method, path)
-        if hang > 0 or fault in ("timeout", "drop"):
-            await asyncio.sleep(hang)
-            if self.hang_raises:
-                raise httpx.ReadTimeout(f"sandbox: no response within {hang:g} s (injected {fault})")
+        await self.settle(method, path, fault, hang)
         content = b"" if reply.body is None else envelope.dumps(reply.body)
         return Response(content, reply.status, headers, media_type="application/json")
 
@@ -163,7 +151,7 @@ class _Simulator:
                     return cached, fault, False
             try:
                 call = Call(request, method, params, self._checked_body(request, method, body), party)
-                with self._lock:
+                with self.lock:
                     reply = handler(call)
             except OcpiError as e:
                 reply = Reply(e.http_status, envelope.error_envelope(e, self.clock()), e.headers)
@@ -302,43 +290,4 @@ def create_app(
         Route("/{rest:path}", sim.route(sim.unknown_endpoint, methods=ALL_METHODS, authenticated=False),
               methods=ALL_METHODS),
     ]
-    app = Starlette(routes=routes)
-    app.state.store = store
-    app.state.faults = faults
-    app.state.log = log
-    app.state.authenticator = authenticator
-    return app
-
-
-def admin_routes(store: JournaledStore, faults: FaultController, log: RequestLog) -> list[BaseRoute]:
-    """`/_sandbox/...`: no auth, not logged, not faulted. Shared by every simulator."""
-
-    async def faults_endpoint(request: Request) -> Response:
-        if request.method in ("PUT", "PATCH"):
-            try:
-                body = await request.json()
-                if request.method == "PUT":
-                    faults.set(Faults.model_validate(body))
-                else:
-                    faults.update(**body)
-            except (ValueError, ValidationError, TypeError) as e:
-                return JSONResponse({"error": str(e)}, 400)
-        return JSONResponse(faults.get().model_dump())
-
-    async def requests_endpoint(request: Request) -> Response:
-        if request.method == "DELETE":
-            log.clear()
-            return JSONResponse([])
-        return JSONResponse(log.entries())
-
-    async def data_endpoint(request: Request) -> Response:
-        if request.method == "DELETE":
-            store.clear()
-        return JSONResponse(store.dump())
-
-    return [
-        Route("/faults", faults_endpoint, methods=["GET", "PUT", "PATCH"]),
-        Route("/requests", requests_endpoint, methods=["GET", "DELETE"]),
-        Route("/data", data_endpoint, methods=["GET", "DELETE"]),
-    ]
-
+    return make_app(routes, store, faults, log, authenticator=authenticator)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import marshal
+import os
 from pathlib import Path
 
 import pytest
 
-from reconciler.config import loader, parsecache
+from reconciler.config import fastyaml, loader, parsecache
 from reconciler.core.diagnostics import DiagnosticError
 
 
@@ -111,3 +113,73 @@ def test_files_parsed_by_worker_processes_give_the_same_config_lines_and_errors(
         loader.load_config(tmp_path / "cfg")
     [d] = err.value.diagnostics
     assert (d.file, d.line, d.field) == ("stations-2.yaml", 6, "stations[0].citty")
+
+
+# --- what may be read back ------------------------------------------------------------------------
+def _poison(cache: Path) -> Path:
+    """Rewrite the one cached entry so that S7's address reads POISON: only a cache hit gives it."""
+    [entry] = cache.glob("*.bin")
+    decoded = parsecache.decode(entry.read_bytes(), "stations.yaml")
+    assert decoded is not None
+    data, smap = decoded
+    assert isinstance(data, dict)
+    data["stations"][7]["address"] = "POISON"
+    entry.write_bytes(parsecache.encode(data, smap))
+    return entry
+
+
+@pytest.fixture
+def cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A large config loaded once, its entry poisoned; returns the cache directory."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("RECONCILER_CACHE_DIR", str(cache))
+    _big_config(tmp_path / "cfg")
+    loader.load_config(tmp_path / "cfg")
+    assert cache.stat().st_mode & 0o777 == 0o700
+    _poison(cache)
+    assert loader.load_config(tmp_path / "cfg").stations["S7"].address == "POISON"  # the entry is used
+    return cache
+
+
+def test_a_change_to_the_reader_code_is_never_masked_by_an_entry_it_did_not_write(
+        cached: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    changed = tmp_path / "fastyaml.py"
+    changed.write_text(Path(fastyaml.__file__).read_text() + "\n# a fix\n")
+    monkeypatch.setattr(fastyaml, "__file__", str(changed))
+    parsecache.reader_digest.cache_clear()
+    try:
+        assert loader.load_config(tmp_path / "cfg").stations["S7"].address == "Calle 7"
+        assert len(list(cached.glob("*.bin"))) == 2   # written again under the new reader's key
+    finally:
+        parsecache.reader_digest.cache_clear()
+
+
+def test_a_cache_directory_others_can_write_is_not_used(cached: Path, tmp_path: Path) -> None:
+    cached.chmod(0o777)
+    try:
+        assert loader.load_config(tmp_path / "cfg").stations["S7"].address == "Calle 7"
+        assert len(list(cached.glob("*.bin"))) == 1   # nor written to
+    finally:
+        cached.chmod(0o700)
+
+
+def test_an_entry_others_can_write_or_a_link_is_not_used(cached: Path, tmp_path: Path) -> None:
+    [entry] = cached.glob("*.bin")
+    entry.chmod(0o666)
+    assert loader.load_config(tmp_path / "cfg").stations["S7"].address == "Calle 7"
+    elsewhere = tmp_path / "elsewhere.bin"
+    entry.chmod(0o600)
+    entry.rename(elsewhere)
+    entry.symlink_to(elsewhere)
+    assert loader.load_config(tmp_path / "cfg").stations["S7"].address == "Calle 7"
+
+
+def test_files_of_another_user_are_not_used(cached: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: os.stat(cached).st_uid + 1)
+    assert loader.load_config(tmp_path / "cfg").stations["S7"].address == "Calle 7"
+
+
+def test_an_entry_of_the_wrong_shape_is_parsed_again(cached: Path, tmp_path: Path) -> None:
+    [entry] = cached.glob("*.bin")
+    entry.write_bytes(marshal.dumps(["not", "a", "parsed", "file"]))
+    assert loader.load_config(tmp_path / "cfg").stations["S7"].address == "Calle 7"

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from reconciler.config import models
 from reconciler.plans.model import HttpRequest
 from reconciler.providers import errors
+from reconciler.providers.connection import Network
 from reconciler.providers.http import retry_after_seconds
 from reconciler.providers.siem.provider import SiemProvider
 
@@ -59,7 +60,7 @@ def app_with(handler: Any, rec: Recorder) -> Starlette:
 
 
 def provider(handler: Any, rec: Recorder, **kw: Any) -> SiemProvider:
-    return SiemProvider(platform(**kw), transport=httpx.ASGITransport(app=app_with(handler, rec)))
+    return SiemProvider(platform(**kw), connector=Network(httpx.ASGITransport(app=app_with(handler, rec))))
 
 
 async def _get_location(prov: SiemProvider) -> dict[str, Any] | None:
@@ -192,7 +193,7 @@ def test_a_refused_api_key_is_a_clear_error() -> None:
         return JSONResponse({"status_code": 2000, "status_message": "invalid api key"}, status_code=401)
 
     app = Starlette(routes=[Route("/ocpi/2.2.1/auth/token", token, methods=["POST"])])
-    prov = SiemProvider(platform(), transport=httpx.ASGITransport(app=app))
+    prov = SiemProvider(platform(), connector=Network(httpx.ASGITransport(app=app)))
     with pytest.raises(errors.AuthError, match="refused the API key"):
         asyncio.run(_get_location(prov))
 

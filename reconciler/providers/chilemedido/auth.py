@@ -26,6 +26,7 @@ from pathlib import Path
 
 from reconciler.core import redact
 from reconciler.providers import errors
+from reconciler.providers.bearer import BearerAuth
 from reconciler.providers.chilemedido import wire
 from reconciler.providers.http import PlatformClient
 
@@ -108,7 +109,7 @@ def newest(*tokens: str | None) -> str | None:
     return best
 
 
-class RefreshTokenAuth:
+class RefreshTokenAuth(BearerAuth):
     """`Auth` for the HTTP client: Bearer access tokens obtained with the rotating refresh token."""
 
     def __init__(self, refresh_token: str, *, cache: TokenCache | None = None,
@@ -117,21 +118,13 @@ class RefreshTokenAuth:
         self.refresh_token = refresh_token
         self._cache = cache
         self._what = what
-        self._access: str | None = None
         self._renew_at = 0.0
 
-    def invalidate(self, rejected: str | None) -> None:
-        if rejected is None or rejected == f"Bearer {self._access}":
-            self._access = None
+    def expired(self) -> bool:
+        return self.token is None or time.time() >= self._renew_at
 
-    async def headers(self, client: PlatformClient) -> dict[str, str]:
-        if self._access is None or time.time() >= self._renew_at:
-            async with client.auth_lock:
-                if self._access is None or time.time() >= self._renew_at:
-                    await self._refresh(client)
-        return {"Authorization": f"Bearer {self._access}"}
-
-    async def _refresh(self, client: PlatformClient) -> None:
+    async def obtain(self, client: PlatformClient) -> None:
+        """An access token (and perhaps a new refresh token) for the refresh token."""
         client.counters.auth += 1
         try:
             resp = await client.send_raw("POST", wire.REFRESH_PATH, json_body={wire.REFRESH_TOKEN: self.refresh_token},
@@ -149,7 +142,7 @@ class RefreshTokenAuth:
             raise errors.PlatformRejected(f"POST {wire.REFRESH_PATH} answered without an {wire.ACCESS_TOKEN}",
                                           platform=client.platform, method="POST", path=wire.REFRESH_PATH)
         redact.register(access)
-        self._access = access
+        self.token = access
         exp = expiry(access)
         now = time.time()
         ttl = (exp - now) if exp is not None else DEFAULT_ACCESS_TTL

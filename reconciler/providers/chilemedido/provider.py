@@ -15,8 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from reconciler.config import models
 from reconciler.config.validation import did_you_mean
 from reconciler.core.diagnostics import Diagnostic
@@ -25,10 +23,10 @@ from reconciler.providers import errors
 from reconciler.providers.base import Desired, LiveView, ObjectDiff, Ownership, Provider
 from reconciler.providers.chilemedido import auth, planning, refresh
 from reconciler.providers.chilemedido.upload import Uploader
+from reconciler.providers.connection import Connector, Network, Service
 from reconciler.providers.http import PlatformClient
 from reconciler.state.model import ResourceState, Watermark
 
-SANDBOX_HOST = "http://sandbox.chilemedido.invalid"
 DAY = 86400.0
 
 
@@ -43,12 +41,11 @@ def repository_root(start: Path) -> Path | None:
 class MedidoProvider(Provider):
     type = "chilemedido"
 
-    def __init__(self, platform: models.Platform, *, sandbox_dir: Path | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        super().__init__(platform, sandbox_dir=sandbox_dir)
+    def __init__(self, platform: models.Platform, *, connector: Connector | None = None) -> None:
+        super().__init__(platform)
+        self.connector: Connector = connector if connector is not None else Network()
         assert isinstance(platform, models.ChileMedidoPlatform)
         self.cfg: models.ChileMedidoPlatform = platform
-        self._transport = transport
         self._client: PlatformClient | None = None
         self._output: PlatformClient | None = None
         self.root = Path(".")
@@ -165,28 +162,16 @@ class MedidoProvider(Provider):
             self._output = self._make_output()
         return self._output
 
-    def _sandbox_app(self) -> Any:
-        from reconciler.sandbox import embedded
-
-        assert self.sandbox_dir is not None, "the sandbox needs a data directory"
-        return embedded.medido_app_for(Path(self.sandbox_dir))
-
     def _common(self) -> dict[str, Any]:
         p = self.cfg
         return dict(platform=self.name, timeout=float(p.timeout), retries=int(p.retries),
                     retry_delay=float(p.retry_delay), concurrency=int(p.concurrency))
 
     def _make_client(self) -> PlatformClient:
-        from reconciler.sandbox import chilemedido as sandbox
-
-        plat, transport, base = self.cfg, self._transport, str(self.cfg.url)
-        token = plat.refresh_token.get_secret_value() if plat.refresh_token is not None else None
-        if plat.is_sandbox:
-            from reconciler.sandbox import embedded
-
-            app = self._sandbox_app()
-            transport, base = httpx.ASGITransport(app=app), SANDBOX_HOST + sandbox.INPUT_PREFIX
-            token = token or embedded.medido_demo_refresh_token(app)
+        plat = self.cfg
+        configured = plat.refresh_token.get_secret_value() if plat.refresh_token is not None else None
+        end = self.connector.connect(Service(plat, "input", str(plat.url), {"refresh_token": configured}))
+        transport, base, token = end.transport, end.base_url, end.credentials.get("refresh_token")
         cache = self._cache()
         try:
             token = auth.newest(token, cache.load() if cache is not None else None)
@@ -199,17 +184,11 @@ class MedidoProvider(Provider):
                               **self._common())
 
     def _make_output(self) -> PlatformClient:
-        from reconciler.sandbox import chilemedido as sandbox
-
         out = self.cfg.output
         assert out is not None
-        transport, base = self._transport, out.url
-        token = out.token.get_secret_value() if out.token is not None else None
-        if out.url == "sandbox":
-            app = self._sandbox_app()
-            transport, base = httpx.ASGITransport(app=app), SANDBOX_HOST + sandbox.OUTPUT_PREFIX
-            token = token or sandbox.DEMO_CONSUMER_TOKEN
-            app.state.simulator.register_consumer(token)   # as if the administrator had created this consumer
+        configured = out.token.get_secret_value() if out.token is not None else None
+        end = self.connector.connect(Service(self.cfg, "output", out.url, {"token": configured}))
+        transport, base, token = end.transport, end.base_url, end.credentials.get("token")
         if token is None:
             raise errors.AuthError(f"platform '{self.name}': output.token is not set", status=0, platform=self.name)
         return PlatformClient(base_url=base, auth=auth.ConsumerToken(token), transport=transport, **self._common())

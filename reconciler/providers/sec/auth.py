@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable
 
 from reconciler.providers import errors
+from reconciler.providers.bearer import BearerAuth
 from reconciler.providers.http import PlatformClient
 from reconciler.providers.sec import wire
 
 
-class SecSession:
+class SecSession(BearerAuth):
     def __init__(self, account: str, platform: str, username: str, password: str, *, margin: float = 120.0,
                  window: float = wire.SESSION_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self.account = account
@@ -29,18 +30,12 @@ class SecSession:
         self._margin = margin
         self._window = window
         self._clock = clock
-        self._token: str | None = None
         self._active_at = 0.0    # start of the last call the platform answered (sign-in included)
         self._refused: errors.AuthError | None = None
         self.sign_ins = 0
 
-    def _expired(self) -> bool:
-        return self._token is None or self._clock() - self._active_at >= self._window - self._margin
-
-    def invalidate(self, rejected: str | None) -> None:
-        # Calls in flight when the session died all get 401: only the first one signs in again.
-        if rejected is None or rejected == f"Bearer {self._token}":
-            self._token = None
+    def expired(self) -> bool:
+        return self.token is None or self._clock() - self._active_at >= self._window - self._margin
 
     def touch(self, started: float) -> None:
         """A call started at `started` (this clock) succeeded: the platform extended the session."""
@@ -50,14 +45,8 @@ class SecSession:
     def now(self) -> float:
         return self._clock()
 
-    async def headers(self, client: PlatformClient) -> dict[str, str]:
-        if self._expired():
-            async with client.auth_lock:
-                if self._expired():
-                    await self._sign_in(client)
-        return {"Authorization": f"Bearer {self._token}"}
-
-    async def _sign_in(self, client: PlatformClient) -> None:
+    async def obtain(self, client: PlatformClient) -> None:
+        """Sign in."""
         if self._refused is not None:
             # Wrong credentials stay wrong: do not try them again (accounts may lock after failures).
             raise self._refused
@@ -84,6 +73,6 @@ class SecSession:
         if not isinstance(token, str) or not token:
             raise errors.PlatformRejected(f"POST {wire.SIGN_IN} answered without an {wire.ID_TOKEN}",
                                           platform=client.platform, method="POST", path=wire.SIGN_IN)
-        self._token = token
+        self.token = token
         self._active_at = started
         self.sign_ins += 1

@@ -19,8 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from reconciler.config import models
 from reconciler.config.sec import normalise_rut, rut_problem
 from reconciler.core import redact
@@ -28,12 +26,12 @@ from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import Action, HttpRequest, ResourceChange, StateUpdate
 from reconciler.providers import errors
 from reconciler.providers.base import Desired, LiveView, ObjectDiff, Ownership, Provider, command_line
+from reconciler.providers.connection import Connector, Endpoint, Network, Service
 from reconciler.providers.http import PlatformClient
 from reconciler.providers.sec import planner, resources, tariffs, wire
 from reconciler.providers.sec.auth import SecSession
 from reconciler.state.model import ResourceState
 
-SANDBOX_BASE = "http://sandbox.sec.invalid"
 NOT_REFRESHED = "SEC has no read API, so its resources were not refreshed: the plan compares the configuration " \
                 "with what reconciler last sent (the state)"
 
@@ -41,12 +39,11 @@ NOT_REFRESHED = "SEC has no read API, so its resources were not refreshed: the p
 class SecProvider(Provider):
     type = "sec"
 
-    def __init__(self, platform: models.Platform, *, sandbox_dir: Path | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        super().__init__(platform, sandbox_dir=sandbox_dir)
+    def __init__(self, platform: models.Platform, *, connector: Connector | None = None) -> None:
+        super().__init__(platform)
+        self.connector: Connector = connector if connector is not None else Network()
         assert isinstance(platform, models.SecPlatform)
         self.sec: models.SecPlatform = platform
-        self._transport = transport
         self._clients: dict[str, PlatformClient] = {}
         self.sessions: dict[str, SecSession] = {}
         self.config_root: Path | None = None
@@ -124,38 +121,29 @@ class SecProvider(Provider):
         return planner.plan(self, diffs, live)
 
     # --- network -------------------------------------------------------------------------------
-    def _credentials(self, account: str) -> tuple[str, str]:
+    def _endpoint(self, account: str) -> tuple[Endpoint, str, str]:
+        """The account's endpoint, and its RUT (normalised) and password."""
         block = getattr(self.sec, account)
         if block is None:
             raise errors.AuthError(f"platform '{self.name}' has no {account} account: add platforms.{self.name}."
                                    f"{account} (username: RUT, password)", status=0, platform=self.name)
-        user = block.username.get_secret_value() if block.username is not None else None
-        password = block.password.get_secret_value() if block.password is not None else None
-        if self.sec.is_sandbox:
-            from reconciler.sandbox import embedded
-
-            demo = embedded.SEC_DEMO_ACCOUNTS[account]
-            user, password = user or demo[0], password or demo[1]
+        end = self.connector.connect(Service(self.sec, account, str(self.sec.url), {
+            "username": block.username.get_secret_value() if block.username is not None else None,
+            "password": block.password.get_secret_value() if block.password is not None else None}))
+        user, password = end.credentials.get("username"), end.credentials.get("password")
         if user is None or password is None:
             raise errors.AuthError(f"platform '{self.name}': the {account} account needs a username and a password",
                                    status=0, platform=self.name)
         rut = normalise_rut(user)
         redact.register(rut)
-        return rut, password
+        return end, rut, password
 
     def client(self, account: str) -> PlatformClient:
         client = self._clients.get(account)
         if client is not None:
             return client
-        rut, password = self._credentials(account)
-        transport, base = self._transport, str(self.sec.url)
-        if self.sec.is_sandbox:
-            from reconciler.sandbox import embedded
-
-            assert self.sandbox_dir is not None, "the sandbox needs a data directory"
-            transport = httpx.ASGITransport(app=embedded.sec_app_for(Path(self.sandbox_dir),
-                                                                     accounts={account: (rut, password)}))
-            base = SANDBOX_BASE
+        end, rut, password = self._endpoint(account)
+        transport, base = end.transport, end.base_url
         session = self.sessions[account] = SecSession(account, self.name, rut, password)
         client = self._clients[account] = PlatformClient(
             platform=self.name, base_url=base, auth=session, transport=transport, timeout=float(self.sec.timeout),

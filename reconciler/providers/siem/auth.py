@@ -1,7 +1,8 @@
 """SIEM and OCPI authentication strategies.
 
 - `ApiKeyJwt`: the SIEM's flow — `POST {base}/auth/token` with `x-api-key` gives a Bearer JWT that
-  lives `expires_in` seconds; it is reused until shortly before it expires and renewed once on a 401.
+  lives `expires_in` seconds; it is reused until shortly before it expires and renewed once on a 401
+  (`bearer.BearerAuth`).
 - `OcpiToken`: the standard OCPI 2.2.1 header `Authorization: Token <base64(token)>`.
 """
 
@@ -12,29 +13,20 @@ import time
 from typing import Any
 
 from reconciler.providers import errors
+from reconciler.providers.bearer import BearerAuth
 from reconciler.providers.http import PlatformClient
 
 
-class ApiKeyJwt:
-    def __init__(self, api_key: str, *, margin: float = 60.0, clock: object = None) -> None:
+class ApiKeyJwt(BearerAuth):
+    def __init__(self, api_key: str, *, margin: float = 60.0) -> None:
         self._api_key = api_key
         self._margin = margin
-        self._token: str | None = None
         self._renew_at = 0.0
 
-    def invalidate(self, rejected: str | None) -> None:
-        # Requests in flight when the token died all get 401: only the first one renews it.
-        if rejected is None or rejected == f"Bearer {self._token}":
-            self._token = None
+    def expired(self) -> bool:
+        return self.token is None or time.monotonic() >= self._renew_at
 
-    async def headers(self, client: PlatformClient) -> dict[str, str]:
-        if self._token is None or time.monotonic() >= self._renew_at:
-            async with client.auth_lock:
-                if self._token is None or time.monotonic() >= self._renew_at:
-                    await self._fetch(client)
-        return {"Authorization": f"Bearer {self._token}"}
-
-    async def _fetch(self, client: PlatformClient) -> None:
+    async def obtain(self, client: PlatformClient) -> None:
         client.counters.auth += 1
         try:
             resp = await client.send_raw("POST", "auth/token", json_body={},
@@ -55,7 +47,7 @@ class ApiKeyJwt:
         except (TypeError, ValueError):
             ttl = 3600.0
         margin = self._margin if ttl > 2 * self._margin else ttl / 4
-        self._token = token
+        self.token = token
         self._renew_at = time.monotonic() + ttl - margin
 
 

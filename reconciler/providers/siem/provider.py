@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from pathlib import Path
 from typing import Any
-
-import httpx
 
 from reconciler.config import models
 from reconciler.core import progress
@@ -21,12 +18,11 @@ from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import HttpRequest, ResourceChange
 from reconciler.providers import errors
 from reconciler.providers.base import Desired, LiveView, ObjectDiff, Ownership, Provider
+from reconciler.providers.connection import Connector, Network, Service
 from reconciler.providers.http import PlatformClient
 from reconciler.providers.siem import planner, wire
 from reconciler.providers.siem.auth import ApiKeyJwt, OcpiToken
 from reconciler.state.model import ResourceState
-
-SANDBOX_BASE = "http://sandbox.siem.invalid/ocpi/2.2.1"
 
 _OWNERSHIP = {
     "location": Ownership(identity=wire.LOCATION_IDENTITY, observed=wire.OBSERVED, children=frozenset({"evses"})),
@@ -49,13 +45,12 @@ class SiemProvider(Provider):
 
     type = "siem"
 
-    def __init__(self, platform: models.Platform, *, sandbox_dir: Path | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        super().__init__(platform, sandbox_dir=sandbox_dir)
+    def __init__(self, platform: models.Platform, *, connector: Connector | None = None) -> None:
+        super().__init__(platform)
+        self.connector: Connector = connector if connector is not None else Network()
         assert isinstance(platform, models.SiemPlatform | models.OcpiPlatform)
         self.cc = str(platform.country_code)
         self.pid = str(platform.party_id)
-        self._transport = transport
         self._client: PlatformClient | None = None
         self._prefetched: dict[str, Any] = {}
         self._prefetched_objects: dict[str, dict[str, Any] | None] = {}
@@ -171,22 +166,11 @@ class SiemProvider(Provider):
 
     def _make_client(self) -> PlatformClient:
         plat = self.platform
-        transport = self._transport
-        base = str(plat.url)
-        secret = getattr(plat, "api_key", None) if plat.type == "siem" else getattr(plat, "token", None)
-        credential = secret.get_secret_value() if secret is not None else None
-        if plat.is_sandbox:
-            from reconciler.sandbox import embedded
-
-            assert self.sandbox_dir is not None, "the sandbox needs a data directory"
-            if credential is None:
-                credential = embedded.DEMO_API_KEY if plat.type == "siem" else embedded.DEMO_TOKEN
-            app = embedded.siem_app_for(
-                Path(self.sandbox_dir), api_key=credential if plat.type == "siem" else None,
-                token=credential if plat.type == "ocpi" else None, country_code=self.cc, party_id=self.pid,
-                flavour=plat.type)
-            transport = httpx.ASGITransport(app=app)
-            base = SANDBOX_BASE
+        field_name = "api_key" if plat.type == "siem" else "token"
+        secret = getattr(plat, field_name, None)
+        end = self.connector.connect(Service(plat, "ocpi", str(plat.url), {
+            field_name: secret.get_secret_value() if secret is not None else None}))
+        transport, base, credential = end.transport, end.base_url, end.credentials.get(field_name)
         if credential is None:
             raise errors.AuthError(f"platform '{self.name}' has no credential configured", status=0,
                                    platform=self.name)

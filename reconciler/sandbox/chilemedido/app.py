@@ -18,15 +18,11 @@ setting; it drives `/server-time`, token expiry and the future-timestamp check.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,8 +31,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from reconciler.sandbox import envelope
 from reconciler.sandbox.chilemedido import data, tokens
 from reconciler.sandbox.datastore import JournaledStore
-from reconciler.sandbox.faults import WRITE_METHODS, FaultController, Faults
+from reconciler.sandbox.faults import WRITE_METHODS, FaultController
 from reconciler.sandbox.requestlog import MASK, RequestLog, parse_json
+from reconciler.sandbox.simulator import SimulatorBase, admin_routes, make_app
 
 INPUT_PREFIX = "/api/v1"
 OUTPUT_PREFIX = "/output"
@@ -94,18 +91,21 @@ class Call:
 Handler = Callable[["Simulator", Call], tuple[int, Any]]
 
 
-class Simulator:
+class Simulator(SimulatorBase):
     def __init__(self, store: JournaledStore, faults: FaultController, log: RequestLog,
                  measurements: data.MeasurementLog, *, clock: Callable[[], float], hang_raises: bool) -> None:
-        self.store = store
-        self.faults = faults
-        self.log = log
+        super().__init__(store, faults, log, clock=clock, hang_raises=hang_raises)
         self.measurements = measurements
-        self.clock = clock
-        self.hang_raises = hang_raises
-        self.lock = threading.Lock()   # handlers read-modify-write the store; embedded apps may run in threads
         data.seed(store)
         self.secret = data.secret(store)
+
+    def reset(self) -> None:
+        """`DELETE /_sandbox/data`: the data and measurements emptied, the demo data seeded again."""
+        with self.lock:
+            self.store.clear()
+            self.measurements.clear()
+            data.seed(self.store)
+            self.secret = data.secret(self.store)
 
     def now(self) -> float:
         return self.clock() + float(data.settings(self.store)["clock_skew"])
@@ -138,11 +138,7 @@ class Simulator:
             logged = _summary(body)
         self.log.record(method=method, path=path, query=request.url.query, headers=request.headers,
                         body=_mask(logged), status=status, response=_mask(reply), fault=fault)
-        await self.faults.after(method, path)
-        if hang > 0 or fault in ("timeout", "drop"):
-            await asyncio.sleep(hang)
-            if self.hang_raises:
-                raise httpx.ReadTimeout(f"sandbox: no response within {hang:g} s (injected {fault})")
+        await self.settle(method, path, fault, hang)
         content = b"" if reply is None else envelope.dumps(reply)
         return Response(content, status, headers, media_type="application/json")
 
@@ -232,44 +228,11 @@ def create_app(store: JournaledStore, *, faults: FaultController, log: RequestLo
         Mount("/_sandbox", routes=_admin_routes(sim)),
         r("/{rest:path}", handlers.unknown, ALL_METHODS, None),
     ]
-    app = Starlette(routes=routes)
-    app.state.store = store
-    app.state.faults = faults
-    app.state.log = log
-    app.state.measurements = measurements
-    app.state.simulator = sim
-    return app
+    return make_app(routes, store, faults, log, measurements=measurements, simulator=sim)
 
 
 def _admin_routes(sim: Simulator) -> list[BaseRoute]:
     """`/_sandbox/...`: what an administrator (or a test) does outside the API."""
-
-    async def faults_endpoint(request: Request) -> Response:
-        if request.method in ("PUT", "PATCH"):
-            try:
-                body = await request.json()
-                if request.method == "PUT":
-                    sim.faults.set(Faults.model_validate(body))
-                else:
-                    sim.faults.update(**body)
-            except (ValueError, ValidationError, TypeError) as e:
-                return JSONResponse({"error": str(e)}, 400)
-        return JSONResponse(sim.faults.get().model_dump())
-
-    async def requests_endpoint(request: Request) -> Response:
-        if request.method == "DELETE":
-            sim.log.clear()
-            return JSONResponse([])
-        return JSONResponse(sim.log.entries())
-
-    async def data_endpoint(request: Request) -> Response:
-        if request.method == "DELETE":
-            with sim.lock:
-                sim.store.clear()
-                sim.measurements.clear()
-                data.seed(sim.store)
-                sim.secret = data.secret(sim.store)
-        return JSONResponse(sim.store.dump())
 
     async def settings_endpoint(request: Request) -> Response:
         if request.method == "PATCH":
@@ -316,9 +279,7 @@ def _admin_routes(sim: Simulator) -> list[BaseRoute]:
         return JSONResponse(sim.measurements.query({int(device)}, None, None)[int(device)])
 
     return [
-        Route("/faults", faults_endpoint, methods=["GET", "PUT", "PATCH"]),
-        Route("/requests", requests_endpoint, methods=["GET", "DELETE"]),
-        Route("/data", data_endpoint, methods=["GET", "DELETE"]),
+        *admin_routes(sim.store, sim.faults, sim.log, reset=sim.reset),
         Route("/settings", settings_endpoint, methods=["GET", "PATCH"]),
         Route("/devices", devices_endpoint, methods=["GET"]),
         Route("/devices/{id:int}", devices_endpoint, methods=["GET", "PUT", "DELETE"]),

@@ -21,6 +21,7 @@ from reconciler.cli import runtime
 from reconciler.config import loader
 from reconciler.core import redact
 from reconciler.engine import executor, planner
+from reconciler.providers.connection import Network
 from reconciler.providers.sec.provider import SecProvider
 from reconciler.sandbox import sec, sec_catalogue
 from reconciler.sandbox.datastore import JournaledStore
@@ -66,7 +67,7 @@ def test_each_post_finds_its_pending_intent_already_journaled(tmp_path: Path, mo
         await app(scope, receive, send)
 
     cfg = loader.load_config(config)
-    provider = SecProvider(cfg.platforms["sec"], transport=httpx.ASGITransport(app=watching))
+    provider = SecProvider(cfg.platforms["sec"], connector=Network(httpx.ASGITransport(app=watching)))
     states = StateStore(state_file)
     state = states.load()
 

@@ -33,6 +33,7 @@ from reconciler.engine import executor, planner, review
 from reconciler.gitops import context
 from reconciler.plans import planfile
 from reconciler.plans.model import Plan, PlanSource
+from reconciler.providers import errors
 from reconciler.providers.base import command_line
 from reconciler.render import i18n, jsonout, markdown, text
 from reconciler.state import fileformat
@@ -176,7 +177,8 @@ def _validate_each(path: Path, without_credentials: bool, as_json: bool, color: 
 
 
 # --- plan ---------------------------------------------------------------------------------------
-def _make_plan(session: runtime.Session, state: State, targets: list[str], refresh: bool) -> Plan:
+def _make_plan(session: runtime.Session, state: State, targets: list[str], refresh: bool,
+               allow_mass_recreate: bool = False) -> Plan:
     """The plan for `state` (read under the lock; the planner never changes it)."""
     for t in targets:
         try:
@@ -184,7 +186,8 @@ def _make_plan(session: runtime.Session, state: State, targets: list[str], refre
         except ValueError as exc:
             raise DiagnosticError.single(str(exc), field="--target") from None
     req = planner.PlanRequest(config=session.config, state=state, state_path=session.store.location,
-                              providers=session.providers, targets=targets, refresh=refresh)
+                              providers=session.providers, targets=targets, refresh=refresh,
+                              allow_mass_recreate=allow_mass_recreate)
     the_plan = session.run(lambda: planner.make_plan(req))
     commit, run_url = context.plan_source(session.config.root)
     the_plan.source = PlanSource(commit=commit, run_url=run_url)
@@ -215,12 +218,14 @@ def _refresh_progress() -> Iterator[text.RefreshProgress]:
               help="Also write the plan as JSON (schemas/plan.schema.json) to this file.")
 @click.option("--lang", type=click.Choice(i18n.LANGS), default="en", show_default=True,
               help="Language of the --markdown comment.")
+@click.option("--allow-mass-recreate", is_flag=True,
+              help="Plan even when most applied objects read as absent (re-creating them).")
 @lock_timeout_option
 @color_option
 @guarded
 def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: bool, markdown_file: Path | None,
          targets: tuple[str, ...], detailed_exitcode: bool, refresh: bool, json_file: Path | None, lang: str,
-         lock_timeout: str, color: bool | None) -> None:
+         allow_mass_recreate: bool, lock_timeout: str, color: bool | None) -> None:
     """Refresh, diff and print what apply would do."""
     # Without a refresh nothing talks to the platforms, so missing credentials (a pull request from
     # a fork, a laptop without secrets) are only a warning.
@@ -234,7 +239,7 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
             # A plan made on an empty state fixes the lineage, so a saved plan can never be applied twice.
             session.store.write(session.store.load())
         with gcpause.paused():
-            the_plan = _make_plan(session, session.store.load(), list(targets), refresh)
+            the_plan = _make_plan(session, session.store.load(), list(targets), refresh, allow_mass_recreate)
     doc = jsonout.plan_document(the_plan)
     runtime.keep_until_exit(the_plan, doc)
     if as_json:
@@ -281,11 +286,14 @@ def _check_saved(the_plan: Plan, session: runtime.Session, state: State) -> None
 @click.option("--json", "as_json", is_flag=True,
               help="Print the outcome as JSON (applied, failed, skipped, pending, diagnostics), also on error; "
                    "needs --auto-approve or a saved plan.")
+@click.option("--allow-mass-recreate", is_flag=True,
+              help="Plan even when most applied objects read as absent (re-creating them).")
 @lock_timeout_option
 @color_option
 @guarded
 def apply(target_path: Path, state_file: Path | None, auto_approve: bool, targets: tuple[str, ...], refresh: bool,
-          allow_large_price_change: bool, as_json: bool, lock_timeout: str, color: bool | None) -> None:
+          allow_large_price_change: bool, as_json: bool, allow_mass_recreate: bool, lock_timeout: str,
+          color: bool | None) -> None:
     """Make the platforms match the configuration (or execute a saved plan)."""
     wait = runtime.parse_duration(lock_timeout)
     saved = planfile.read(target_path) if planfile.looks_like_planfile(target_path) else None
@@ -318,7 +326,7 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
                 _check_saved(saved, session, state)
                 the_plan = saved
             else:
-                the_plan = _make_plan(session, state, list(targets), refresh)
+                the_plan = _make_plan(session, state, list(targets), refresh, allow_mass_recreate)
             runtime.keep_until_exit(state, the_plan)
         reading.close()
         if saved is None and not as_json:
@@ -449,6 +457,23 @@ def config_dir_arg(positional: Path | None, legacy: Path | None) -> Path:
     return positional or legacy or Path(".")
 
 
+def _check_import(config: Path, state_file: Path | None, address: str, platform_id: str) -> None:
+    """Ask the platform whether the object exists (only reads); refuse to bind what it does not know."""
+    with runtime.Session.open(config, state_file) as session:
+        prov = session.providers[Address.parse(address).platform]
+        try:
+            check = session.run(lambda: prov.check_import(address, platform_id))
+        except errors.PlatformError as exc:
+            raise DiagnosticError.single(f"could not check that '{platform_id}' exists on platform '{prov.name}': "
+                                         f"{exc}", detail="Nothing was imported.") from None
+    if check.found is False:
+        raise DiagnosticError.single(f"cannot import {address}: {check.message}",
+                                     detail="Nothing was imported. Check the ID (and the platform's url and "
+                                            "environment).")
+    if check.found is None:
+        console.diagnostics([Diagnostic.warning(check.message)])
+
+
 @cli.command("import")
 @click.argument("address")
 @click.argument("platform_id")
@@ -480,6 +505,7 @@ def import_(address: str, platform_id: str, config: Path | None, legacy_config: 
             raise DiagnosticError.single(
                 f"{address} is already bound to '{prior.platform_id}'",
                 detail=f"To bind it again, first run: {command_line(cfg.root, 'state', 'rm', address)}")
+        _check_import(config, state_file, address, platform_id)
         attrs = prior.attributes if prior is not None else {}
         # Importing the ID of a pending create resolves it: what the create would have recorded is applied.
         state.put(ResourceState(address=address, platform_id=platform_id, attributes=attrs,

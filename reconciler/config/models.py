@@ -68,10 +68,20 @@ class Platform(ConfigModel):
     retry_delay: float = Field(default=0.5, ge=0, le=60, description="first backoff delay in seconds; doubles "
                                                                      "on each retry, with jitter")
     drift: Drift = "correct"
+    client_cert: Path | None = Field(default=None, description="mTLS client certificate (PEM), with client_key")
+    client_key: Path | None = Field(default=None, description="private key of client_cert (PEM)")
+    ca_bundle: Path | None = Field(default=None, description="CA certificates (PEM) that verify the platform's "
+                                                             "TLS certificate; default: the public ones (certifi)")
 
     @property
     def is_sandbox(self) -> bool:
         return self.url == "sandbox"
+
+    @model_validator(mode="after")
+    def _cert_pair(self) -> Platform:
+        if (self.client_cert is None) != (self.client_key is None) and not self.is_sandbox:
+            raise ValueError("client_cert and client_key go together: give both or neither")
+        return self
 
     @field_validator("url")
     @classmethod
@@ -93,16 +103,7 @@ class Platform(ConfigModel):
 class _OcpiParty(Platform):
     country_code: CountryCode
     party_id: PartyId
-    client_cert: Path | None = None
-    client_key: Path | None = None
-    ca_bundle: Path | None = None
     token_ttl_margin: int = Field(default=60, ge=0, description="seconds before expiry to renew a token")
-
-    @model_validator(mode="after")
-    def _cert_pair(self) -> _OcpiParty:
-        if (self.client_cert is None) != (self.client_key is None) and not self.is_sandbox:
-            raise ValueError("client_cert and client_key go together: give both or neither")
-        return self
 
 
 class SiemPlatform(_OcpiParty):

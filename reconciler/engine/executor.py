@@ -1,12 +1,14 @@
 """Apply(plan) -> results: sends each change's requests in dependency order, bounded per platform.
 
 Consumes the plan as made; never diffs again. Every change whose requests all succeeded is
-recorded (through `record`, which journals it durably) before anything that depends on it starts,
-so an interrupted apply loses nothing and the next plan resumes. A failed change skips the changes
-that depend on it; independent changes go on. Before a non-idempotent request (one that cannot be
-repeated or checked, such as SEC's POST /tariffs) the change is journaled as *pending*; a write
-whose outcome is unknown stays pending and is never repeated blindly, and a definite failure
-takes the mark back (`op: restore`). Called by the CLI.
+recorded (through `record`, which journals it durably) as soon as its last answer arrives and
+before anything that depends on it starts, so an interrupted apply loses nothing and re-sends at
+most what was in flight. A failed change skips the changes that depend on it; independent changes
+go on. When a non-idempotent request (one that cannot be repeated or checked, such as SEC's
+POST /tariffs) is about to be written to a connection (`base.WRITE_INTENT`), the change is
+journaled as *pending*; a write whose outcome is unknown stays pending and is never repeated
+blindly, and a definite failure (nothing sent, or a refusal) takes the mark back (`op: restore`).
+Called by the CLI.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import Plan, ResourceChange, StateUpdate
 from reconciler.providers import errors
-from reconciler.providers.base import Provider
+from reconciler.providers.base import WRITE_INTENT, Provider
 
 Record = Callable[[list[StateUpdate]], None]
 Progress = Callable[[ResourceChange, str], None]
@@ -85,10 +87,18 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
             return
         prov = providers[change.platform]
         intent = pending_intent(change)
-        if intent is not None:
-            # Journaled before the request leaves: whatever happens next (a lost answer, a crash),
-            # the state says this write may have happened, so it is never blindly sent again.
-            record([intent])
+        journaled = False
+
+        def journal_intent() -> None:
+            # Journaled when the request is about to be written to a connection (not while it waits
+            # for one): whatever happens next (a lost answer, a crash), the state says this write
+            # may have happened, so it is never blindly sent again; a kill before it leaves no trace.
+            nonlocal journaled
+            if intent is not None and not journaled:
+                journaled = True
+                record([intent])
+
+        token = WRITE_INTENT.set(journal_intent)
         try:
             updates = await prov.apply_change(change, planned_at, _now, record)
         except errors.OutcomeUnknown as exc:
@@ -104,7 +114,7 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
                 progress(change, "pending")
             return
         except errors.PlatformError as exc:
-            if intent is not None:
+            if journaled:
                 record([StateUpdate(op="restore", address=change.address)])  # it definitely did not happen
             if id(exc) in reported:
                 result.skipped.append(change.address)
@@ -121,6 +131,8 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
             if progress:
                 progress(change, "failed")
             return
+        finally:
+            WRITE_INTENT.reset(token)
         record(updates)
         result.applied.append(change.address)
         result.requests += sum(r.repeat for r in change.requests)

@@ -36,6 +36,7 @@ class PlanRequest:
     providers: dict[str, Provider]
     targets: list[str] = field(default_factory=list)
     refresh: bool = True
+    allow_mass_recreate: bool = False
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
@@ -145,10 +146,15 @@ async def make_plan(req: PlanRequest) -> Plan:
     try:
         results = await asyncio.gather(*(one(n, p) for n, p in req.providers.items()))
     except errors.PlatformError as exc:
-        raise DiagnosticError.single(f"refreshing platform '{exc.platform}' failed: {exc}") from None
+        raise DiagnosticError.single(f"refreshing platform '{exc.platform}' failed: {exc}",
+                                     detail=getattr(exc, "detail", None) or "") from None
 
     for name, desired, prior, live in results:
         prov = req.providers[name]
+        if req.refresh and not req.allow_mass_recreate:
+            guard = mass_absence(name, prior, live)
+            if guard is not None:
+                plan.diagnostics.append(guard)
         plan.platforms.append(PlatformRefresh(platform=name, platform_type=prov.platform.type,
                                               refreshed=req.refresh and not live.not_refreshed, reads=live.reads,
                                               note=live.note))
@@ -198,6 +204,31 @@ async def make_plan(req: PlanRequest) -> Plan:
 
     plan.summary = plan.summarise()
     return plan
+
+
+MASS_ABSENCE_MIN = 5
+"""More than this many applied objects read as absent (and more than half of them) stops the plan."""
+
+
+def mass_absence(platform: str, prior: dict[str, ResourceState], live: LiveView) -> Diagnostic | None:
+    """An error when a refresh read most of what the state says was applied as absent.
+
+    Objects vanishing by the hundred is what a wrong URL, wrong credentials or the wrong
+    environment look like, not what operators do on a platform; re-creating them all would at
+    best duplicate the estate elsewhere. `--allow-mass-recreate` accepts it.
+    """
+    skipped = set(live.not_refreshed)
+    applied = [a for a, r in prior.items() if r.status == "applied" and a not in skipped and a in live.objects]
+    absent = [a for a in applied if live.objects.get(a) is None]
+    if len(absent) <= MASS_ABSENCE_MIN or 2 * len(absent) <= len(applied):
+        return None
+    shown = ", ".join(absent[:3]) + (", ..." if len(absent) > 3 else "")
+    return Diagnostic.error(
+        f"platform '{platform}': {len(absent)} of {len(applied)} objects read as absent: wrong URL, "
+                "credentials or environment?",
+        detail=f"The state says they were applied ({shown}), but the platform does not know them. Check the "
+               "platform's url and credentials; if they really are gone and should be created again, plan or "
+               "apply with --allow-mass-recreate.")
 
 
 def _prevent_destroy(plan: Plan, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> None:

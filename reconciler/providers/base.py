@@ -17,6 +17,7 @@ platform holds (`read`), turns the engine's field diffs into the fewest requests
 from __future__ import annotations
 
 import abc
+import contextvars
 import functools
 import os
 import shlex
@@ -138,6 +139,21 @@ class ObjectDiff:
 
 Normaliser = Callable[[str, str, Any], Any]
 
+WRITE_INTENT: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "reconciler_write_intent", default=None)
+"""Set by the executor around one change: called (once) by the HTTP client when a non-idempotent
+request of that change is about to be written to a connection, so that the intent is journaled
+as late as possible (a request still waiting for a connection leaves no trace)."""
+
+
+@dataclass(frozen=True)
+class ImportCheck:
+    """What the platform says of an object `import` is about to bind: `found` True (it exists),
+    False (the platform does not know it: import refuses) or None (the platform cannot be asked)."""
+
+    found: bool | None
+    message: str
+
 
 class Provider(abc.ABC):
     type: str = ""
@@ -196,6 +212,12 @@ class Provider(abc.ABC):
         for req in change.requests:
             await self.send(stamp(req, planned_at, now()))
         return list(change.state_updates)
+
+    async def check_import(self, address: str, platform_id: str) -> ImportCheck:
+        """Whether `platform_id` exists where the platform can read it, before `import` binds it
+        to `address`. Only reads. The default: the platform cannot be asked."""
+        return ImportCheck(None, f"platform '{self.name}' cannot be asked whether '{platform_id}' exists: "
+                                 "it was not checked")
 
     def counters(self) -> dict[str, int]:
         return {}

@@ -62,7 +62,9 @@ class HttpError(PlatformError):
 
 
 class AuthError(HttpError):
-    pass
+    """An authentication or authorisation failure; `detail` names the platform and what to check."""
+
+    detail: str | None = None
 
 
 class NotFound(HttpError):

@@ -1,20 +1,25 @@
 """The one HTTP client every provider uses: auth, request IDs, retries with backoff, error mapping.
 
-Providers build a `PlatformClient` per platform; the transport is injected (an `httpx.ASGITransport`
-for the in-process sandbox, the network otherwise), never monkeypatched. TLS verification is always
-on. Idempotent requests are retried on temporary errors with exponential backoff and full jitter,
-honouring `Retry-After`; a 401 on an authenticated call renews the credentials once and repeats
-the call. Every request carries a fresh `X-Request-ID` (kept across its retries) and the run's
-`X-Correlation-ID`, both written to the log.
+Providers build a `PlatformClient` per platform. Every request goes through httpx's API; the
+transport is chosen in one place (`network_client`: `httpx-aiohttp` on the network, an injected
+`httpx.AsyncBaseTransport` such as `httpx.ASGITransport` for the in-process sandbox), never
+monkeypatched. TLS verification is always on (one `ssl.SSLContext` with the configured CA
+bundle, or certifi's, and the mTLS client certificate). Idempotent requests are retried on
+temporary errors with exponential backoff and full jitter, honouring `Retry-After`; a 401 on an
+authenticated call renews the credentials and repeats the call (at most `MAX_RENEWALS` times per
+request, so an expiry mid-run never fails a call). Every request carries a fresh `X-Request-ID`
+(kept across its retries) and the run's `X-Correlation-ID`, both written to the log.
 
-Requests to the platform's own origin over the network go through `http1` (lean keep-alive
-HTTP/1.1 connections, one per concurrency slot); in-process transports, proxies configured in the
-environment and other hosts go through httpx.
+A non-idempotent write announces the moment it is about to be written to a connection (`on_wire`,
+see `base.WRITE_INTENT`): over the network, when aiohttp hands it an open connection (after the
+TLS handshake); a failure before that is `errors.NotSent`, so the caller knows no byte of the
+request reached the platform.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import email.utils
 import json
 import logging
@@ -22,21 +27,29 @@ import random
 import ssl
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import aiohttp
 import certifi
 import httpx
+import httpx_aiohttp
 
 from reconciler import __version__
-from reconciler.providers import errors, http1
+from reconciler.providers import errors
+from reconciler.providers.base import WRITE_INTENT
 
 log = logging.getLogger("reconciler.http")
 
 RUN_CORRELATION_ID = str(uuid.uuid4())
 USER_AGENT = f"reconciler/{__version__}"
+MAX_RENEWALS = 3
+"""Credential renewals one request may trigger (each after a 401); bounded so that a platform
+that refuses every fresh credential fails the call instead of looping."""
+
+
 
 
 @dataclass
@@ -97,6 +110,76 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def tls_context(*, ca_bundle: Path | None = None, client_cert: Path | None = None,
+                client_key: Path | None = None) -> ssl.SSLContext:
+    """The verifying TLS context of a platform: its CA bundle (else certifi's) and the mTLS client
+    certificate. There is no way to turn verification off."""
+    ctx = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else certifi.where())
+    if client_cert is not None:
+        ctx.load_cert_chain(str(client_cert), str(client_key) if client_key else None)
+    return ctx
+
+
+class _Wire:
+    """What one request's transport reported: whether it got a connection to write on."""
+
+    __slots__ = ("leaving", "on_wire")
+
+    def __init__(self, on_wire: Callable[[], None] | None) -> None:
+        self.leaving = False
+        self.on_wire = on_wire
+
+
+_WIRE: contextvars.ContextVar[_Wire | None] = contextvars.ContextVar("reconciler_wire", default=None)
+
+
+async def _connection_ready(session: aiohttp.ClientSession, ctx: Any, params: Any) -> None:
+    # aiohttp's trace: the request holds an open (new or reused) connection and is written next.
+    wire = _WIRE.get()
+    if wire is not None and not wire.leaving:
+        wire.leaving = True
+        if wire.on_wire is not None:
+            wire.on_wire()
+
+
+def network_client(*, verify: ssl.SSLContext, timeout: float, max_connections: int,
+                   transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The one place the transport is chosen: `transport` when one is injected (the in-process
+    sandbox), else `httpx-aiohttp` (aiohttp's connection pool and C HTTP parser under httpx's API)
+    on the network, with the proxy variables of the environment honoured (HTTP(S)_PROXY, NO_PROXY).
+    Chosen over httpx's own transport (httpcore) because it spends about half the CPU per request,
+    which paces a plan of thousands of reads on a small machine (README, Benchmarks).
+    aiohttp's trace hooks say when a request has a connection to be written on (`on_wire`); its
+    errors are classified from aiohttp's own exception (`_transport_error`), not from the
+    adapter's mapping, which reports a connection closed after sending as a connect timeout."""
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    if transport is None:
+        def session() -> aiohttp.ClientSession:
+            trace = aiohttp.TraceConfig()
+            trace.on_connection_create_end.append(_connection_ready)
+            trace.on_connection_reuseconn.append(_connection_ready)
+            connector = aiohttp.TCPConnector(ssl=verify, limit=max_connections, keepalive_timeout=15.0)
+            return aiohttp.ClientSession(connector=connector, trust_env=True, trace_configs=[trace],
+                                         auto_decompress=False)
+
+        transport = httpx_aiohttp.AiohttpTransport(verify=verify, limits=limits, client=session)
+    return httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(timeout), verify=verify, limits=limits,
+                             follow_redirects=False, trust_env=False)
+
+
+def _transport_error(exc: BaseException, leaving: bool) -> type[errors.TransportError]:
+    """Which failure `exc` (an httpx error, or aiohttp's under it) is: nothing sent, no answer in
+    time after sending, or a connection lost while the request may have reached the platform."""
+    if isinstance(exc.__cause__, aiohttp.ClientError | asyncio.TimeoutError):
+        cause: BaseException = exc.__cause__   # aiohttp's own error, under the adapter's httpx one
+        timed_out = isinstance(cause, aiohttp.ServerTimeoutError | asyncio.TimeoutError)
+    else:
+        cause, timed_out = exc, isinstance(exc, httpx.TimeoutException)
+    if not leaving or isinstance(cause, aiohttp.ClientConnectorError | httpx.ConnectError | httpx.ConnectTimeout):
+        return errors.NotSent
+    return errors.RequestTimeout if timed_out else errors.TransportError
+
+
 class PlatformClient:
     """An async client for one platform, bounded to `concurrency` requests at once."""
 
@@ -114,33 +197,18 @@ class PlatformClient:
         self.counters = Counters()
         self._auth_lock = asyncio.Lock()
         # One TLS context for every connection (loading the CA bundle is costly); verification is always on.
-        verify = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else certifi.where())
-        if client_cert is not None:
-            verify.load_cert_chain(str(client_cert), str(client_key) if client_key else None)
-        self._verify = verify
+        self._verify = tls_context(ca_bundle=ca_bundle, client_cert=client_cert, client_key=client_key)
         self._timeout = timeout
         self._transport = transport
-        # Over the network to the platform's own origin, each slot is one lean keep-alive
-        # connection (`http1`); otherwise one single-connection httpx client per slot: httpcore's
-        # pool rescans every queued request against every connection on each event, which costs
-        # more CPU than the request itself at thousands of requests. The slot queue also bounds
-        # the requests in flight.
-        origin = http1.Origin.of(self.base_url) if transport is None else None
-        self._origin = None if origin is None or origin.proxied() else origin
-        self._slots: asyncio.Queue[http1.Connection | httpx.AsyncClient] = asyncio.Queue()
-        self._fallback: httpx.AsyncClient | None = None
+        self._traced = transport is None   # aiohttp reports when a request has a connection to write on
         self._concurrency = concurrency
-        # Every slot, wherever it is (in the queue or carrying a request), so aclose reaches them all.
-        self._every_slot: list[http1.Connection | httpx.AsyncClient] = [
-            http1.Connection(self._origin, ssl_context=verify, timeout=timeout) if self._origin is not None
-            else self._httpx_client(max_connections=1) for _ in range(concurrency)]
-        for slot in self._every_slot:
-            self._slots.put_nowait(slot)
-
-    def _httpx_client(self, max_connections: int) -> httpx.AsyncClient:
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        return httpx.AsyncClient(transport=self._transport, timeout=httpx.Timeout(self._timeout), verify=self._verify,
-                                 limits=limits, follow_redirects=False)
+        # One client and one pool of `concurrency` keep-alive connections; the semaphore bounds the
+        # requests in flight (so none waits inside the pool, where timeouts would count).
+        self._slots = asyncio.Semaphore(concurrency)
+        self._inflight: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self._client = network_client(verify=self._verify, timeout=timeout, max_connections=concurrency,
+                                      transport=transport)
 
     @property
     def concurrency(self) -> int:
@@ -152,12 +220,12 @@ class PlatformClient:
         return self._auth_lock
 
     async def aclose(self) -> None:
-        """Close every connection, also one still carrying a request (that request then fails)."""
-        for slot in self._every_slot:
-            await slot.aclose()
-        if self._fallback is not None:
-            await self._fallback.aclose()
-            self._fallback = None
+        """Close every connection, also one still carrying a request (that request then fails
+        with `errors.TransportError`)."""
+        self._closed = True
+        for task in list(self._inflight):
+            task.cancel()
+        await self._client.aclose()
 
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + "/" + path.lstrip("/")
@@ -169,7 +237,10 @@ class PlatformClient:
 
     async def request(self, method: str, path: str, *, json_body: Any = None, idempotent: bool | None = None,
                       headers: dict[str, str] | None = None) -> Response:
-        """An authenticated request. Raises an `errors.PlatformError` subclass on failure."""
+        """An authenticated request. Raises an `errors.PlatformError` subclass on failure.
+
+        A DELETE repeated after an attempt that may have reached the platform (no reliable answer)
+        and then answered 404 returns that 404 as a `Response`: the object is gone, as wanted."""
         if idempotent is None:
             idempotent = method != "POST"
         return await self._send(method, path, json_body, headers or {}, idempotent, authenticated=True)
@@ -178,41 +249,47 @@ class PlatformClient:
                     authenticated: bool) -> Response:
         request_id = str(uuid.uuid4())
         attempt = 0
-        reauthed = False
+        renewals = 0
         used: str | None = None
+        reached = False   # whether an earlier attempt may have reached the platform
+        on_wire = None if idempotent else WRITE_INTENT.get()
         while True:
             attempt += 1
             try:
                 headers = {"X-Request-ID": request_id, "X-Correlation-ID": RUN_CORRELATION_ID,
-                           "User-Agent": USER_AGENT,
-                           "Accept": "application/json", **extra}
+                           "User-Agent": USER_AGENT, "Accept": "application/json", **extra}
                 if json_body is not None:
                     headers["Content-Type"] = "application/json"
                 if authenticated:
                     headers.update(await self.auth.headers(self))
                     used = headers.get("Authorization")
-                return await self._once(method, path, json_body, headers, request_id, idempotent)
-            except errors.AuthError:
-                if not authenticated or reauthed:
+                return await self._once(method, path, json_body, headers, request_id, on_wire)
+            except errors.AuthError as exc:
+                if not authenticated or exc.status != 401 or renewals >= MAX_RENEWALS:
                     raise
-                # The token expired or was revoked: renew once; a 401 means the request was not processed.
-                reauthed = True
+                # The credential expired or was revoked (a 401 means the request was not processed):
+                # renew it and repeat, however often it expires during a run, up to MAX_RENEWALS.
+                renewals += 1
+                attempt -= 1   # a renewal is not a retry: it does not use up `retries`
                 self.auth.invalidate(used)
-                log.info("%s %s: 401, renewing credentials", method, path)
+                log.info("%s %s: 401, renewing credentials (%d/%d)", method, path, renewals, MAX_RENEWALS)
                 continue
+            except errors.NotFound as exc:
+                if method == "DELETE" and reached:
+                    # An earlier attempt may have deleted it and its answer was lost: gone is what was wanted.
+                    log.info("%s %s: 404 on a repeated DELETE: already deleted", method, path)
+                    return Response(404, exc.body, {}, request_id, exc.correlation_id)
+                raise
             except errors.PlatformError as exc:
+                if not idempotent and exc.temporary and not _refused_before_processing(exc):
+                    # Whether or not retries are left: the platform may hold the result.
+                    raise errors.OutcomeUnknown(
+                        f"no reliable answer to a non-idempotent request ({exc.message}); it may or may "
+                        "not have taken effect", platform=self.platform, method=method, path=path,
+                        request_id=request_id) from exc
                 if not exc.temporary or attempt > self.retries:
                     raise
-                if not idempotent:
-                    if isinstance(exc, errors.RateLimited | errors.ServerError) and exc.status in (429, 503):
-                        pass  # refused before processing: safe to repeat
-                    elif isinstance(exc, errors.NotSent):
-                        pass  # never left this machine
-                    else:
-                        raise errors.OutcomeUnknown(
-                            f"no reliable answer to a non-idempotent request ({exc.message}); it may or may "
-                            "not have taken effect", platform=self.platform, method=method, path=path,
-                            request_id=request_id) from exc
+                reached = reached or not isinstance(exc, errors.NotSent)
                 delay = self._delay(attempt, exc)
                 self.counters.retries += 1
                 log.info("%s %s: %s; retry %d/%d in %.2fs (X-Request-ID %s)", method, path, exc.message,
@@ -226,36 +303,62 @@ class PlatformClient:
         return random.uniform(cap / 2, cap)  # noqa: S311 - jitter, not security
 
     async def _once(self, method: str, path: str, json_body: Any, headers: dict[str, str],
-                    request_id: str, idempotent: bool) -> Response:
+                    request_id: str, on_wire: Callable[[], None] | None) -> Response:
         url = self.url(path)
         content = None if json_body is None else json.dumps(json_body, separators=(",", ":"))
         ctx = dict(platform=self.platform, method=method, path=path, request_id=request_id)
-        slot = await self._slots.get()
+        await self._slots.acquire()
+        wire = _Wire(on_wire)
+        if not self._traced:
+            # An injected transport carries the request at once: it leaves when handed over.
+            wire.leaving = True
+            if on_wire is not None:
+                on_wire()
+        token = _WIRE.set(wire)
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
         try:
             self.counters.count(method)
             started = time.monotonic()
-            if isinstance(slot, http1.Connection) and self._same_origin(url):
-                status, reason, resp_headers, raw = await self._http1(slot, method, url, headers, content, ctx,
-                                                                      idempotent)
-            else:
-                status, reason, resp_headers, raw = await self._httpx(slot, method, url, headers, content, ctx)
+            try:
+                resp = await self._client.request(method, url, content=content, headers=headers)
+            except asyncio.CancelledError:
+                if not self._closed or task is None:
+                    raise
+                task.uncancel()   # cancelled by aclose: the request failed, the caller goes on
+                raise _transport_error(ConnectionAbortedError(), wire.leaving)(
+                    "connection closed: the client was shut down", **ctx) from None
+            except (httpx.TransportError, aiohttp.ClientError, ssl.SSLError, OSError) as exc:
+                cls = _transport_error(exc, wire.leaving)
+                raise cls("no answer in time" if cls is errors.RequestTimeout else
+                          f"connection failed: {_describe(exc.__cause__ or exc)}", **ctx) from exc
         finally:
-            self._slots.put_nowait(slot)
+            _WIRE.reset(token)
+            self._inflight.discard(task)
+            self._slots.release()
+        status = resp.status_code
+        resp_headers = resp.headers
         corr = resp_headers.get("x-correlation-id")
         log.info("%s %s -> %d in %.0f ms (X-Request-ID %s, X-Correlation-ID %s)", method, path,
                  status, (time.monotonic() - started) * 1000, request_id, corr or RUN_CORRELATION_ID)
+        raw = resp.content
         body: Any = None
         if raw:
             try:
                 body = json.loads(raw)
             except ValueError:
-                body = raw.decode("utf-8", "replace")[:500]
+                body = raw.decode("utf-8", "replace")
         if status < 400:
             return Response(status, body, resp_headers, request_id, corr)
-        message = _message(body) or reason or f"HTTP {status}"
+        message = reason_of(body) or resp.reason_phrase or f"HTTP {status}"
         kw: dict[str, Any] = dict(status=status, body=body, correlation_id=corr, **ctx)
         if status in (401, 403):
-            raise errors.AuthError(f"HTTP {status}: {message}", **kw)
+            auth_error = errors.AuthError(f"HTTP {status}: {message}", **kw)
+            auth_error.detail = (f"Platform '{self.platform}' refused the credentials: check its token, key or "
+                                 "password, and that its url is the right environment." if status == 401 else
+                                 f"Platform '{self.platform}' refused access to {path} with these credentials.")
+            raise auth_error
         if status == 404:
             raise errors.NotFound(f"HTTP 404: {message}", **kw)
         if status == 429:
@@ -266,50 +369,64 @@ class PlatformClient:
         raise errors.ClientError(f"HTTP {status}: {message}", **kw)
 
 
-    def _same_origin(self, url: str) -> bool:
-        return url.startswith(self.base_url + "/") or http1.Origin.of(url) == self._origin
-
-    async def _http1(self, conn: http1.Connection, method: str, url: str, headers: dict[str, str],
-                     content: str | None, ctx: dict[str, Any],
-                     idempotent: bool) -> tuple[int, str, Mapping[str, str], bytes]:
-        headers = {**headers, "Accept-Encoding": "gzip, deflate"}
-        try:
-            resp = await conn.request(method, url, headers, None if content is None else content.encode(),
-                                      resend_if_closed=idempotent)
-        except http1.Http1Error as exc:
-            cls: type[errors.TransportError] = (
-                errors.NotSent if not exc.sent else
-                errors.RequestTimeout if isinstance(exc, http1.Http1Timeout) else errors.TransportError)
-            raise cls(f"connection failed: {exc}", **ctx) from exc
-        return resp.status, resp.reason, resp.headers, resp.content
-
-    async def _httpx(self, slot: http1.Connection | httpx.AsyncClient, method: str, url: str,
-                     headers: dict[str, str], content: str | None,
-                     ctx: dict[str, Any]) -> tuple[int, str, Mapping[str, str], bytes]:
-        if isinstance(slot, httpx.AsyncClient):
-            client = slot
-        else:  # another host than the platform's (a URL a platform announced): a shared httpx pool
-            if self._fallback is None:
-                self._fallback = self._httpx_client(max_connections=self._concurrency)
-            client = self._fallback
-        try:
-            resp = await client.request(method, url, content=content, headers=headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise errors.NotSent(f"connection failed: {type(exc).__name__}: {exc}", **ctx) from exc
-        except httpx.TimeoutException as exc:
-            raise errors.RequestTimeout("no answer in time", **ctx) from exc
-        except httpx.TransportError as exc:
-            raise errors.TransportError(f"connection failed: {type(exc).__name__}: {exc}", **ctx) from exc
-        return resp.status_code, resp.reason_phrase, resp.headers, resp.content
+def _refused_before_processing(exc: errors.PlatformError) -> bool:
+    """A temporary failure that leaves nothing done: no connection (nothing sent), or a 429/503."""
+    if isinstance(exc, errors.NotSent):
+        return True
+    return isinstance(exc, errors.RateLimited | errors.ServerError) and exc.status in (429, 503)
 
 
-def _message(body: Any) -> str | None:
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+REASON_LIMIT = 300
+"""Characters of a platform's reason kept in a message (the rest is cut with an ellipsis)."""
+
+
+def _cut(text: str, limit: int = REASON_LIMIT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _reason_item(item: Any) -> str | None:
+    """One entry of a `detail` / `errors` list: FastAPI's {"loc": [...], "msg": ...} or a string."""
+    if isinstance(item, str):
+        return item.strip() or None
+    if isinstance(item, dict):
+        msg = item.get("msg") or item.get("message") or item.get("detail") or item.get("error")
+        if not isinstance(msg, str) or not msg:
+            return None
+        loc = item.get("loc")
+        if isinstance(loc, list | tuple) and loc:
+            where = ".".join(str(p) for p in loc if p not in ("body",)) or ".".join(str(p) for p in loc)
+            return f"{where}: {msg}"
+        return msg
+    return None
+
+
+def reason_of(body: Any) -> str | None:
+    """The platform's reason for a failure, readable and cut to `REASON_LIMIT` characters: OCPI's
+    `status_message` (with its status_code), a JSON `detail` / `message` / `error` (a string, an
+    object or a list such as FastAPI's 422 detail list), or a plain-text body."""
     if isinstance(body, dict):
-        for key in ("status_message", "message", "error_description", "error", "detail"):
+        for key in ("status_message", "message", "error_description", "detail", "error", "errors"):
             val = body.get(key)
-            if isinstance(val, str) and val:
+            text: str | None = None
+            if isinstance(val, str):
+                text = val.strip() or None
+            elif isinstance(val, list):
+                parts = [p for p in (_reason_item(v) for v in val) if p]
+                text = "; ".join(parts) or None
+            elif isinstance(val, dict):
+                text = _reason_item(val)
+            if text:
                 code = body.get("status_code")
-                return f"{val} (status_code {code})" if isinstance(code, int) and key == "status_message" else val
+                if key == "status_message" and isinstance(code, int):
+                    text = f"{text} (status_code {code})"
+                return _cut(text)
+        return None
     if isinstance(body, str) and body.strip():
-        return body.strip()[:300]
+        return _cut(body)
     return None

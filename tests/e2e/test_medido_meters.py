@@ -56,10 +56,28 @@ def test_a_meter_number_of_another_provider_is_not_yours(medido: Medido) -> None
     # Provider 3 has a meter "29" too (id 31): numbers are unique per provider only.
     assert medido.apply().exit_code == 0
     medido.run("state", "rm", "medido.meter.29", "--config", medido.config)
-    medido.run("import", "medido.meter.29", "31", medido.config)
+    # `import` asks ChileMedido first, and refuses.
+    refused = medido.run("import", "medido.meter.29", "31", medido.config)
+    assert refused.exit_code == 1
+    assert "cannot import medido.meter.29: ChileMedido device 31 belongs to another provider" in refused.output
+    assert "medido.meter.29" not in medido.state()["resources"]
+    # An import block is read by the plan, which says the same.
+    (medido.config / "imports.yaml").write_text('import:\n  - {to: medido.meter.29, id: "31"}\n')
     plan = medido.plan()
     assert plan.exit_code == 1
     assert "medido.meter.29 is bound to ChileMedido id 31, which belongs to another provider" in plan.output
+
+
+def test_import_checks_the_device_exists_and_carries_the_meters_number(medido: Medido) -> None:
+    unknown = medido.run("import", "medido.meter.29", "999", "--config", medido.config)
+    assert unknown.exit_code == 1
+    assert "cannot import medido.meter.29: ChileMedido has no device with id 999 for this provider" in unknown.output
+    other = medido.run("import", "medido.meter.29", "30", "--config", medido.config)
+    assert other.exit_code == 1
+    assert "ChileMedido device 30 is meter number '30', not '29'" in other.output
+    found = medido.run("import", "medido.meter.29", "29", "--config", medido.config)
+    assert found.exit_code == 0, found.output
+    assert medido.state()["resources"]["medido.meter.29"]["platform_id"] == "29"
 
 
 def test_a_declared_sensor_not_enabled_on_the_meter_holds_its_upload_back(medido: Medido) -> None:

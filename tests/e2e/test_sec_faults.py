@@ -150,6 +150,10 @@ def resolve_pending(root: Path, box: Path) -> None:
                 ((300, "FLAT", False), {"drop_next": 2, "timeout_next": 3, "error_status": 500, "retry_after": 0,
                                         "hang_seconds": 0, "methods": ["DELETE"]}),
                 ((320, "TIME", False), {"error_status": 500, "retry_after": 0, "hang_seconds": 0})])
+# A create refused twice with 401 (the session expired twice: each 401 renews it), then stored and
+# its answer dropped: it is pending, never repeated, whatever retries are left after the renewals.
+@example(steps=[((300, "FLAT", False), {"drop_next": 1, "expire_tokens_next": 2, "error_status": 500,
+                                        "retry_after": 0, "hang_seconds": 0, "methods": ["POST"]})])
 def test_no_sequence_of_faults_creates_a_duplicate_tariff(tmp_path_factory: pytest.TempPathFactory,
                                                           tariff_id_in_response: bool,
                                                           steps: list[tuple[Config, dict[str, Any]]]) -> None:

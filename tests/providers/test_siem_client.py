@@ -21,7 +21,7 @@ from starlette.routing import Route
 
 from reconciler.config import models
 from reconciler.plans.model import HttpRequest
-from reconciler.providers import errors
+from reconciler.providers import errors, http
 from reconciler.providers.connection import Network
 from reconciler.providers.http import retry_after_seconds
 from reconciler.providers.siem.provider import SiemProvider
@@ -165,7 +165,7 @@ def test_client_errors_are_not_retried() -> None:
     assert len([c for c in rec.calls if c[0] == "GET"]) == 1
 
 
-def test_a_401_renews_the_token_once_and_a_second_401_is_an_error() -> None:
+def test_a_401_renews_the_token_and_endless_401s_are_an_error_after_a_bounded_number() -> None:
     rec = Recorder()
     count = {"n": 0}
 
@@ -185,7 +185,8 @@ def test_a_401_renews_the_token_once_and_a_second_401_is_an_error() -> None:
     rec2 = Recorder()
     with pytest.raises(errors.AuthError):
         asyncio.run(_get_location(provider(always, rec2)))
-    assert [c[0] for c in rec2.calls] == ["POST", "GET", "POST", "GET"]
+    # Every 401 renews (a token may expire more than once in a run), but only MAX_RENEWALS times per request.
+    assert [c[0] for c in rec2.calls] == ["POST", "GET"] * (http.MAX_RENEWALS + 1)
 
 
 def test_a_refused_api_key_is_a_clear_error() -> None:
@@ -235,3 +236,72 @@ def test_cistring_case_and_number_spelling_make_no_diff() -> None:
     assert wire.canon(1450, "price") == wire.canon(1450.0, "price")
     assert wire.canon([], "facilities") is None
     assert wire.canon("Bogota", "city") != wire.canon("bogota", "city")
+
+
+def test_a_delete_whose_answer_was_lost_is_done_when_the_retry_finds_it_gone() -> None:
+    # The platform deletes the tariff, the answer is lost (a timeout), the retry answers 404.
+    rec = Recorder()
+    gone = {"deleted": False}
+
+    async def handler(request: Request) -> Response:
+        if gone["deleted"]:
+            return JSONResponse({"status_code": 2003, "status_message": "Unknown tariff"}, status_code=404)
+        gone["deleted"] = True
+        raise httpx.ReadTimeout("the answer was lost")
+
+    async def go() -> Any:
+        prov = provider(handler, rec)
+        try:
+            return await prov.send(HttpRequest(method="DELETE", path="tariffs/CO/ABC/old"))
+        finally:
+            await prov.aclose()
+
+    assert asyncio.run(go()) is None
+    assert [c[:2] for c in rec.calls] == [("POST", "/ocpi/2.2.1/auth/token"),
+                                          ("DELETE", "/ocpi/2.2.1/tariffs/CO/ABC/old"),
+                                          ("DELETE", "/ocpi/2.2.1/tariffs/CO/ABC/old")]
+
+
+def test_a_first_delete_answered_404_is_still_an_error() -> None:
+    async def handler(request: Request) -> Response:
+        return JSONResponse({"status_code": 2003, "status_message": "Unknown tariff"}, status_code=404)
+
+    async def go() -> Any:
+        prov = provider(handler, Recorder())
+        try:
+            return await prov.send(HttpRequest(method="DELETE", path="tariffs/CO/ABC/old"))
+        finally:
+            await prov.aclose()
+
+    with pytest.raises(errors.NotFound, match="HTTP 404: Unknown tariff"):
+        asyncio.run(go())
+
+
+@pytest.mark.parametrize("answer", [
+    (401, {"status_code": 2000, "status_message": "bad token"}),
+    (503, {"status_code": 3000, "status_message": "down"}),
+    (500, "Internal Server Error"),
+])
+def test_a_read_that_fails_is_an_error_never_absent(answer: tuple[int, Any]) -> None:
+    status, body = answer
+
+    async def handler(request: Request) -> Response:
+        return JSONResponse(body, status_code=status) if isinstance(body, dict) else Response(body, status_code=status)
+
+    with pytest.raises(errors.HttpError):
+        asyncio.run(_get_location(provider(handler, Recorder(), retries=1)))
+
+
+@pytest.mark.parametrize("answer", [
+    (404, {"status_code": 2003, "status_message": "Unknown location"}),
+    (404, None),
+    (200, {"status_code": 2003, "status_message": "Unknown location"}),
+    (200, {"status_code": 2004, "status_message": "Unknown object"}),
+])
+def test_only_ocpis_unknown_object_reads_as_absent(answer: tuple[int, Any]) -> None:
+    status, body = answer
+
+    async def handler(request: Request) -> Response:
+        return JSONResponse(body, status_code=status) if body is not None else Response("", status_code=status)
+
+    assert asyncio.run(_get_location(provider(handler, Recorder()))) is None

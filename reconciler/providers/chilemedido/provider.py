@@ -20,8 +20,8 @@ from reconciler.config.validation import did_you_mean
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import HttpRequest, ResourceChange, StateUpdate
 from reconciler.providers import errors
-from reconciler.providers.base import Desired, LiveView, ObjectDiff, Ownership, Provider
-from reconciler.providers.chilemedido import auth, planning, refresh
+from reconciler.providers.base import Desired, ImportCheck, LiveView, ObjectDiff, Ownership, Provider
+from reconciler.providers.chilemedido import auth, planning, refresh, wire
 from reconciler.providers.chilemedido.upload import Uploader
 from reconciler.providers.connection import Connector, Network, Service
 from reconciler.providers.http import PlatformClient
@@ -165,7 +165,8 @@ class MedidoProvider(Provider):
     def _common(self) -> dict[str, Any]:
         p = self.cfg
         return dict(platform=self.name, timeout=float(p.timeout), retries=int(p.retries),
-                    retry_delay=float(p.retry_delay), concurrency=int(p.concurrency))
+                    retry_delay=float(p.retry_delay), concurrency=int(p.concurrency), client_cert=p.client_cert,
+                    client_key=p.client_key, ca_bundle=p.ca_bundle)
 
     def _make_client(self) -> PlatformClient:
         plat = self.cfg
@@ -232,6 +233,26 @@ class MedidoProvider(Provider):
             # (which also replaces the executor's pending mark of this change).
             return [u for u in change.state_updates if u.op == "put"]
         return list(change.state_updates)   # meters never carry requests: nothing to send
+
+    async def check_import(self, address: str, platform_id: str) -> ImportCheck:
+        """`GET /devices/{id}`: the device must exist for this provider and carry the meter's number."""
+        kind, number = address.split(".", 2)[1:]
+        if kind != "meter":
+            return ImportCheck(None, f"{address} is not a meter: only meters are bound to a ChileMedido id; "
+                                     "it was not checked")
+        try:
+            device = await refresh.get_device(self, platform_id)
+        except errors.AuthError as exc:
+            if exc.status != 403:
+                raise
+            return ImportCheck(False, f"ChileMedido device {platform_id} belongs to another provider")
+        if device is None:
+            return ImportCheck(False, f"ChileMedido has no device with id {platform_id} for this provider "
+                                      f"(GET /devices/{platform_id} says it is unknown)")
+        found = str(device.get(wire.DEVICE_NUMBER))
+        if found != number:
+            return ImportCheck(False, f"ChileMedido device {platform_id} is meter number '{found}', not '{number}'")
+        return ImportCheck(True, f"found ChileMedido device {platform_id} (meter number '{number}')")
 
     def take_notes(self) -> list[str]:
         notes, self.uploader.notes = self.uploader.notes, []

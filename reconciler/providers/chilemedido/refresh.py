@@ -141,6 +141,11 @@ async def _get(prov: MedidoProvider, path: str) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+async def get_device(prov: MedidoProvider, device_id: str) -> dict[str, Any] | None:
+    """The device with this ChileMedido id, or None when ChileMedido does not know it."""
+    return await _get(prov, wire.device_by_id_path(device_id))
+
+
 async def _read_meter(prov: MedidoProvider, addr: str, d: Desired, rs: ResourceState | None, view: LiveView) -> None:
     number = d.meta["number"]
     bound = rs.platform_id if rs is not None and rs.platform_id and rs.status == "applied" else None

@@ -25,7 +25,15 @@ from reconciler.core import redact
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import Action, HttpRequest, ResourceChange, StateUpdate
 from reconciler.providers import errors
-from reconciler.providers.base import Desired, LiveView, ObjectDiff, Ownership, Provider, command_line
+from reconciler.providers.base import (
+    Desired,
+    ImportCheck,
+    LiveView,
+    ObjectDiff,
+    Ownership,
+    Provider,
+    command_line,
+)
 from reconciler.providers.connection import Connector, Endpoint, Network, Service
 from reconciler.providers.http import PlatformClient
 from reconciler.providers.sec import planner, resources, tariffs, wire
@@ -148,7 +156,8 @@ class SecProvider(Provider):
         client = self._clients[account] = PlatformClient(
             platform=self.name, base_url=base, auth=session, transport=transport, timeout=float(self.sec.timeout),
             retries=int(self.sec.retries), retry_delay=float(self.sec.retry_delay),
-            concurrency=int(self.sec.concurrency))
+            concurrency=int(self.sec.concurrency), client_cert=self.sec.client_cert, client_key=self.sec.client_key,
+            ca_bundle=self.sec.ca_bundle)
         return client
 
     async def send(self, request: HttpRequest) -> Any:
@@ -170,6 +179,8 @@ class SecProvider(Provider):
                 status=exc.status, platform=self.name, method=request.method, path=request.path,
                 request_id=exc.request_id) from None
         session.touch(started)
+        if resp.status == 404:
+            return None   # a repeated DELETE found it gone: its first answer was lost
         problem = wire.rejected(resp.body)
         if problem is not None:
             raise errors.PlatformRejected(problem, platform=self.name, method=request.method, path=request.path,
@@ -182,7 +193,8 @@ class SecProvider(Provider):
         that the old tariff is gone and only the create is pending; a create takes the tariff_id
         from the answer when SEC gives one (else the state says the ID is unknown)."""
         updates = list(change.state_updates)
-        for req in change.requests:
+        done: set[str] = set()
+        for i, req in enumerate(change.requests):
             try:
                 body = await self.send(req)
             except errors.PlatformError as exc:
@@ -202,11 +214,23 @@ class SecProvider(Provider):
                                     prevent_destroy=own.prevent_destroy, meta=own.meta,
                                     pending={"operation": "create", "request": {
                                         "method": post.method, "path": post.path, "body": post.body}})])
+            elif req.method == "PATCH" and i < len(change.requests) - 1:
+                # One PATCH per account: each one answered is recorded at once, so an interruption
+                # before the next one never sends this one again.
+                done.add(req.account or wire.PSE)
+                partial = _partial_update(change, done)
+                if partial is not None:
+                    record([partial])
             elif req.method == "POST":
                 tariff_id = wire.created_tariff_id(body)
                 updates = [u.model_copy(update={"platform_id": tariff_id})
                            if u.address == change.address and u.op == "put" else u for u in updates]
         return updates
+
+    async def check_import(self, address: str, platform_id: str) -> ImportCheck:
+        what = resources.id_name(address.split(".", 2)[1])
+        return ImportCheck(None, f"SEC has no read API, so reconciler could not check that {what} {platform_id} "
+                                 "exists; check it on the SEC web site")
 
     def counters(self) -> dict[str, int]:
         out = {"reads": 0, "writes": 0, "retries": 0, "auth": 0}
@@ -222,6 +246,26 @@ class SecProvider(Provider):
             await client.aclose()
         self._clients.clear()
         self.sessions.clear()
+
+
+def _partial_update(change: ResourceChange, done: set[str]) -> StateUpdate | None:
+    """The state of an EVSE or connector once the PATCHes of the `done` accounts were answered:
+    their fields as the change sets them, the other accounts' fields as they were before."""
+    own = next((u for u in change.state_updates if u.address == change.address and u.op == "put"), None)
+    if own is None:
+        return None
+    owner = wire.EVSE_OWNER if change.kind == "evse" else wire.CONNECTOR_OWNER
+    attrs = dict(own.attributes)
+    sent = dict(own.meta.get("sent") or {})
+    for fc in change.changes:
+        if owner.get(fc.path) in done:
+            continue
+        for target in (attrs, sent):
+            if fc.before is None:
+                target.pop(fc.path, None)
+            else:
+                target[fc.path] = fc.before
+    return own.model_copy(update={"attributes": attrs, "meta": {**own.meta, "sent": sent}})
 
 
 def _maybe_processed(exc: errors.PlatformError) -> bool:

@@ -5,7 +5,8 @@ Rules (OCPI 2.2.1 and the SIEM guide):
 - changed fields go in a PATCH at the object's own URL, with `last_updated` (never PATCH the
   `evses`/`connectors` lists; scalar lists are sent whole);
 - a PATCH cannot remove a field, so clearing one means a PUT of that object built from the live
-  object (nothing the tool does not own is lost); a removed connector means a PUT of its EVSE; the
+  object (nothing the tool does not own is lost): a connector's field is cleared by a PUT of that
+  connector, an EVSE's by a PUT of the EVSE; a removed connector means a PUT of its EVSE; the
   changes of children of a PUT object travel inside that PUT;
 - an EVSE leaves with a PATCH `status: REMOVED` (no DELETE exists) and its uid is kept as a
   tombstone so it is never reused; a Location cannot be deleted: its EVSEs are set REMOVED;
@@ -303,7 +304,7 @@ class _Builder:
             return
         if e.status not in ("update", "noop"):
             return
-        if live_evse is not None and (e.needs_clear or any(c.status == "delete" or c.needs_clear for c in conns)):
+        if live_evse is not None and (e.needs_clear or any(c.status == "delete" for c in conns)):
             body = self.merge_evse(live_evse, e, conns)
             states = ([self.state_put(e)] if e.status == "update" else []) + self.conn_states(conns, only_changed=True)
             why = ("a connector is removed: OCPI removes a connector only by a PUT of its whole EVSE"
@@ -334,6 +335,18 @@ class _Builder:
             if c.status == "create":
                 self.change(c, Action.CREATE, [HttpRequest(method="PUT", path=cpath, body=self.new_connector(c))],
                             state=[self.state_put(c)])
+            elif c.status == "update" and c.needs_clear and live_evse is not None:
+                # A PATCH cannot remove a field: the connector (the smallest object holding it; the
+                # SIEM guide lets a PUT address it within its EVSE) is sent whole, from the live one.
+                live_conn = wire.find(live_evse.get("connectors"), "id", self.ids(c.address)[2])
+                body = copy.deepcopy(live_conn) if live_conn is not None else self.new_connector(c)
+                _apply_fields(body, c.fields)
+                body["last_updated"] = self.now
+                rc = self.change(c, Action.UPDATE, [HttpRequest(method="PUT", path=cpath, body=body)],
+                                 state=[self.state_put(c)],
+                                 notes=["a field is cleared: OCPI PATCH cannot remove a field, so the connector is "
+                                        "sent whole, built from the live object"])
+                self.whole_object(rc, c.address)
             elif c.status == "update":
                 self.change(c, Action.UPDATE, [HttpRequest(method="PATCH", path=cpath, body=self.patch_body(c))],
                             state=[self.state_put(c)])

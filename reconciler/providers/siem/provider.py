@@ -17,12 +17,15 @@ from reconciler.core.aio import for_each
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import HttpRequest, ResourceChange
 from reconciler.providers import errors
-from reconciler.providers.base import Desired, LiveView, ObjectDiff, Ownership, Provider
+from reconciler.providers.base import Desired, ImportCheck, LiveView, ObjectDiff, Ownership, Provider
 from reconciler.providers.connection import Connector, Network, Service
 from reconciler.providers.http import PlatformClient
 from reconciler.providers.siem import planner, wire
 from reconciler.providers.siem.auth import ApiKeyJwt, OcpiToken
 from reconciler.state.model import ResourceState
+
+UNKNOWN_OBJECT = frozenset({2003, 2004})
+"""OCPI status codes of "unknown object" (2003 unknown location, 2004 as the SIEM guide uses it)."""
 
 _OWNERSHIP = {
     "location": Ownership(identity=wire.LOCATION_IDENTITY, observed=wire.OBSERVED, children=frozenset({"evses"})),
@@ -64,7 +67,7 @@ class SiemProvider(Provider):
         return _OWNERSHIP[kind]
 
     def normalise(self, kind: str, field_name: str, value: Any) -> Any:
-        return wire.canon(value, field_name)
+        return wire.canon(value, field_name, wire.KIND_TYPES.get(kind))
 
     def validate(self, config: models.Config) -> list[Diagnostic]:
         diags: list[Diagnostic] = []
@@ -179,8 +182,8 @@ class SiemProvider(Provider):
         return PlatformClient(
             platform=self.name, base_url=base, auth=auth, transport=transport, timeout=float(plat.timeout),
             retries=int(plat.retries), retry_delay=float(getattr(plat, "retry_delay", 0.5)),
-            concurrency=int(plat.concurrency), client_cert=getattr(plat, "client_cert", None),
-            client_key=getattr(plat, "client_key", None), ca_bundle=getattr(plat, "ca_bundle", None))
+            concurrency=int(plat.concurrency), client_cert=plat.client_cert, client_key=plat.client_key,
+            ca_bundle=plat.ca_bundle)
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -211,17 +214,42 @@ class SiemProvider(Provider):
         return f"{base.rstrip('/')}/{rest}" if base else path
 
     async def _discover(self) -> dict[str, str]:
+        """The module URLs announced by the versions / version-details endpoint at the configured URL.
+
+        A 401/403 is an authentication error naming the platform, and a 5xx, 429 or timeout is
+        retried like any read and then an error: a failed discovery is never taken for "no
+        modules" (that would send every object's reads to a wrong URL and read them as absent).
+        Only a 404 or an answer that is no OCPI versions document means the URL is the modules'
+        base itself (`{url}/locations/...`).
+        """
         async def data_at(url: str) -> Any:
             try:
                 resp = await self.client.request("GET", url)
-            except errors.HttpError:
+            except errors.NotFound:
                 return None
-            return wire.envelope_data(resp.body)[1]
+            except errors.AuthError as exc:
+                raise errors.AuthError(
+                    f"platform '{self.name}' refused the credentials while discovering its OCPI endpoints at "
+                    f"{url} (HTTP {exc.status}): check the platform's token and url", status=exc.status,
+                    body=exc.body, platform=self.name, method="GET", path=url,
+                    request_id=exc.request_id) from None
+            ok, data, code, message = wire.envelope_data(resp.body)
+            if not ok:
+                raise errors.PlatformRejected(
+                    f"platform '{self.name}' refused the OCPI version discovery at {url}: status_code {code}: "
+                    f"{message or 'no message'}", status_code=code, platform=self.name, method="GET", path=url,
+                    request_id=resp.request_id)
+            return data
 
         data = await data_at(self.client.base_url)
         if isinstance(data, list):  # the versions list: follow 2.2.1
             chosen = next((v for v in data if isinstance(v, dict) and v.get("version") == "2.2.1"), None)
-            data = await data_at(str(chosen["url"])) if chosen and chosen.get("url") else None
+            if chosen is None or not chosen.get("url"):
+                raise errors.PlatformRejected(
+                    f"platform '{self.name}': the versions endpoint {self.client.base_url} offers no OCPI 2.2.1 "
+                    f"(it offers {', '.join(str(v.get('version')) for v in data if isinstance(v, dict)) or 'none'})",
+                    platform=self.name, method="GET", path=self.client.base_url)
+            data = await data_at(str(chosen["url"]))
         modules: dict[str, str] = {}
         if isinstance(data, dict):
             for ep in data.get("endpoints") or []:
@@ -232,23 +260,48 @@ class SiemProvider(Provider):
         return modules
 
     async def _get(self, path: str, key: str, wanted: str) -> dict[str, Any] | None:
+        """The object at `path`, or None when the platform says it does not know it.
+
+        "Unknown object" is OCPI's answer only: a 404 carrying an OCPI envelope, or status_code
+        2003/2004 (unknown location / tariff, as the SIEM guide uses them). A 404 without an
+        envelope is read tolerantly as absent too (some receivers answer a bare 404), but the
+        engine's mass-absence guard stops a plan in which most objects read so, which is what a
+        wrong URL or environment looks like. Every other failure is an error, never "absent".
+        """
         try:
             resp = await self.client.request("GET", await self._module_url(path))
         except errors.NotFound:
             return None
         except errors.HttpError as exc:
             ok, _, code, _ = wire.envelope_data(exc.body)
-            if code == 2003:
+            if code in UNKNOWN_OBJECT:
                 return None
             raise
         ok, data, code, message = wire.envelope_data(resp.body)
-        if code == 2003 or (ok and data is None):
+        if code in UNKNOWN_OBJECT or (ok and data is None):
             return None
         if not ok:
             raise errors.PlatformRejected(f"OCPI status_code {code}: {message or 'no message'}", status_code=code,
                                           platform=self.name, method="GET", path=path,
                                           request_id=resp.request_id)
         return wire.pick(data, key, wanted)
+
+    async def check_import(self, address: str, platform_id: str) -> ImportCheck:
+        """GET the object: a Location, EVSE or Connector at its own URL, or a Tariff. `platform_id`
+        is the object's id (`BOG-009-1`) or its path below the Location (`BOG-009/BOG-009-1`)."""
+        kind, local = address.split(".", 2)[1:]
+        ids = local.split("/")
+        given = platform_id.split("/")
+        ids = given if len(given) == len(ids) else [*ids[:-1], platform_id]
+        if kind == "tariff":
+            path = wire.tariff_path(self.cc, self.pid, ids[0])
+        else:
+            path = wire.location_path(self.cc, self.pid, *ids)
+        shown = f"{self.cc}/{self.pid}/{'/'.join(ids)}"
+        found = await self._get(path, "id" if kind != "evse" else "uid", ids[-1])
+        if found is None:
+            return ImportCheck(False, f"platform '{self.name}' has no {kind} {shown} (GET {path} says it is unknown)")
+        return ImportCheck(True, f"found {kind} {shown} on platform '{self.name}'")
 
     async def prefetch(self, prior: dict[str, ResourceState]) -> None:
         view = await self.read({}, {a: r for a, r in prior.items() if r.status == "applied"})
@@ -338,6 +391,8 @@ class SiemProvider(Provider):
         resp = await self.client.request(request.method, await self._module_url(request.path),
                                          json_body=request.body,
                                          idempotent=request.idempotent)
+        if resp.status == 404:
+            return None   # a repeated DELETE found it gone: its first answer was lost
         ok, data, code, message = wire.envelope_data(resp.body)
         if not ok:
             raise errors.PlatformRejected(f"OCPI status_code {code}: {message or 'no message'}", status_code=code,

@@ -27,8 +27,36 @@ EVSE_INIT_ONLY = frozenset({"status"})
 # Config-only fields that never go on the wire.
 CONFIG_ONLY = frozenset({"platforms", "lifecycle", "drift", "sec", "tariffs"})
 
-# CiString values: case does not make a difference.
-CI_KEYS = frozenset({"country_code", "party_id", "id", "uid", "evse_id", "tariff_ids", "location_id"})
+# CiString values: case does not make a difference. Every CiString field of the OCPI 2.2.1 objects
+# the provider sends (Locations module §8.3/§8.4, Tariffs module §11.3/§11.4), by object type.
+CISTRING_FIELDS: dict[str, frozenset[str]] = {
+    "Location": frozenset({"country_code", "party_id", "id"}),
+    "EVSE": frozenset({"uid", "evse_id"}),
+    "Connector": frozenset({"id", "tariff_ids"}),
+    "PublishTokenType": frozenset({"uid", "group_id"}),
+    "Image": frozenset({"type"}),
+    "BusinessDetails": frozenset(),
+    "EnergyMix": frozenset(),
+    "Tariff": frozenset({"country_code", "party_id", "id"}),
+}
+# The object type held by a field of an object (lists: the type of each item).
+FIELD_TYPES: dict[tuple[str, str], str] = {
+    ("Location", "publish_allowed_to"): "PublishTokenType",
+    ("Location", "evses"): "EVSE",
+    ("Location", "operator"): "BusinessDetails",
+    ("Location", "suboperator"): "BusinessDetails",
+    ("Location", "owner"): "BusinessDetails",
+    ("Location", "images"): "Image",
+    ("Location", "energy_mix"): "EnergyMix",
+    ("EVSE", "connectors"): "Connector",
+    ("EVSE", "images"): "Image",
+    ("BusinessDetails", "logo"): "Image",
+    ("Tariff", "energy_mix"): "EnergyMix",
+}
+# The OCPI object type of each resource kind.
+KIND_TYPES = {"location": "Location", "evse": "EVSE", "connector": "Connector", "tariff": "Tariff"}
+# Without an object type (a bare value): the field names that are CiStrings wherever they occur.
+CI_KEYS = frozenset({"country_code", "party_id", "id", "uid", "evse_id", "tariff_ids", "location_id", "group_id"})
 # Lists whose order means nothing.
 UNORDERED = frozenset({
     "capabilities", "facilities", "tariff_ids", "parking_restrictions", "day_of_week", "directions",
@@ -92,16 +120,21 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-def canon(value: Any, key: str = "") -> Any:
+def canon(value: Any, key: str = "", obj: str | None = None) -> Any:
     """A canonical form for comparison: case of CiStrings, number spelling, unordered lists and
-    empty lists (OCPI `*`: null, [] and absent are the same) make no difference."""
+    empty lists (OCPI `*`: null, [] and absent are the same) make no difference.
+
+    `key` is the field's name and `obj` the OCPI type of the object holding it (`CISTRING_FIELDS`);
+    nested objects are typed by `FIELD_TYPES`. Without `obj`, `CI_KEYS` decides by name alone.
+    """
     if value is None:
         return None
     if isinstance(value, dict):
-        out = {k: canon(v, k) for k, v in value.items() if k not in OBSERVED}
+        inner = FIELD_TYPES.get((obj, key)) if obj is not None else None
+        out = {k: canon(v, k, inner) for k, v in value.items() if k not in OBSERVED}
         return {k: v for k, v in out.items() if v is not None} or None
     if isinstance(value, list | tuple):
-        items = [canon(v, key) for v in value]
+        items = [canon(v, key, obj) for v in value]
         if not items:
             return None
         if key in UNORDERED:
@@ -112,7 +145,7 @@ def canon(value: Any, key: str = "") -> Any:
     if isinstance(value, int | float | Decimal):
         return _decimal(value)
     if isinstance(value, str):
-        if key in CI_KEYS:
+        if key in (CISTRING_FIELDS.get(obj, frozenset()) if obj is not None else CI_KEYS):
             return value.casefold()
         if key in DECIMAL_STRINGS:
             return _decimal(value) or value

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from tests import tools
 from tests.harness import applied, estate  # noqa: F401 - pytest fixtures
 from tests.medido_harness import medido, medido_applied  # noqa: F401 - pytest fixtures
 from tests.pg import pg_database, pg_name, pg_url  # noqa: F401 - pytest fixtures (a real PostgreSQL)
@@ -15,3 +18,10 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     """Tests never touch the user's ~/.cache."""
     if "RECONCILER_CACHE_DIR" not in __import__("os").environ:
         monkeypatch.setenv("RECONCILER_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "parse-cache"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _scripts_on_path() -> None:
+    """Subprocesses (the action's scripts, `reconciler` from a shell) find this virtualenv's
+    scripts even when it is not activated."""
+    os.environ["PATH"] = tools.on_path(os.environ.get("PATH", ""))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,6 +19,7 @@ from click.testing import CliRunner, Result
 from reconciler.cli.main import cli
 from reconciler.core import redact
 from reconciler.sandbox import embedded
+from tests.examples import copy_example
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SECRET = "siem-key-7f3a9c2e-do-not-print"
@@ -123,7 +123,7 @@ class Estate(CliEstate):
 
 @pytest.fixture
 def estate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Estate:
-    shutil.copytree(EXAMPLES / "colombia", tmp_path / "config")
+    copy_example("colombia", tmp_path / "config")
     monkeypatch.setenv("SIEM_API_KEY", SECRET)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.chdir(tmp_path)

@@ -11,7 +11,6 @@ that neither ever leaks. The example's two meters hold 2,020 rows each: one ever
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 
 from reconciler.core import redact
 from reconciler.sandbox import embedded
+from tests.examples import copy_example
 from tests.harness import CliEstate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -90,7 +90,7 @@ class Medido(CliEstate):
 
 @pytest.fixture
 def medido(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Medido]:
-    shutil.copytree(EXAMPLES / "medido", tmp_path / "config")
+    copy_example("medido", tmp_path / "config")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NO_COLOR", raising=False)
     redact.clear()

@@ -9,7 +9,6 @@ sandbox on first use, as if created on the SEC web site), so a test can check th
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from reconciler.core import redact
 from reconciler.sandbox import embedded, sec_catalogue
 from reconciler.state.store import StateStore
+from tests.examples import copy_example
 from tests.harness import CliEstate
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -66,7 +66,7 @@ class Chile(CliEstate):
 
 @pytest.fixture
 def chile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chile]:
-    shutil.copytree(EXAMPLES / "chile", tmp_path / "config")
+    copy_example("chile", tmp_path / "config")
     for name, value in (("SEC_OPC_RUT", OPC_RUT), ("SEC_OPC_PASSWORD", OPC_PASSWORD),
                         ("SEC_PSE_RUT", PSE_RUT), ("SEC_PSE_PASSWORD", PSE_PASSWORD)):
         monkeypatch.setenv(name, value)

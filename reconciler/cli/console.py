@@ -34,7 +34,19 @@ def diagnostic(d: Diagnostic, color: bool = False) -> None:
     click.echo(text, err=True)
 
 
+SCREEN = 20  # diagnostics printed before the rest are summarised
+
+
 def diagnostics(ds: list[Diagnostic], color: bool = False) -> None:
-    for d in ds:
-        if d.severity is not Severity.INFO or os.environ.get("RECONCILER_VERBOSE"):
-            diagnostic(d, color)
+    """Print `ds` (info only with RECONCILER_VERBOSE); past a screenful, the rest are counted."""
+    shown = [d for d in ds if d.severity is not Severity.INFO or os.environ.get("RECONCILER_VERBOSE")]
+    limit = len(shown) if len(shown) <= SCREEN + 5 or os.environ.get("RECONCILER_VERBOSE") else SCREEN
+    for d in shown[:limit]:
+        diagnostic(d, color)
+    rest = shown[limit:]
+    if rest:
+        n_err = sum(1 for d in rest if d.severity is Severity.ERROR)
+        parts = [f"{n} more {word}{'s' if n != 1 else ''}" for n, word in
+                 ((n_err, "error"), (len(rest) - n_err, "warning")) if n]
+        click.echo(f"... and {' and '.join(parts)} (--json lists them all, as does RECONCILER_VERBOSE=1).",
+                   err=True)

@@ -1,4 +1,4 @@
-"""The `reconciler` command: validate, plan, apply, import, state, force-unlock, sandbox.
+"""The `reconciler` command: validate, plan, apply, show, import, schema, state, force-unlock, sandbox.
 
 Each command parses its arguments, calls the engine and hands the result to a renderer. Errors are
 printed as diagnostics (file, line, field) with exit code 1, never as a traceback.
@@ -7,10 +7,12 @@ printed as diagnostics (file, line, field) with exit code 1, never as a tracebac
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,15 +25,16 @@ from reconciler.cli import console, runtime
 from reconciler.cli import github as github_cli
 from reconciler.cli import medido as medido_cli
 from reconciler.config import connections, loader, secrets
-from reconciler.core import gcpause
+from reconciler.core import gcpause, progress
 from reconciler.core.addresses import Address
-from reconciler.core.diagnostics import Diagnostic, DiagnosticError
+from reconciler.core.diagnostics import Diagnostic, DiagnosticError, Severity
 from reconciler.core.redact import redact
 from reconciler.engine import executor, planner, review
 from reconciler.gitops import context
 from reconciler.plans import planfile
 from reconciler.plans.model import Plan, PlanSource
 from reconciler.providers import errors
+from reconciler.providers.base import command_line
 from reconciler.render import i18n, jsonout, markdown, text
 from reconciler.state import fileformat
 from reconciler.state import lock as lock_mod
@@ -56,6 +59,12 @@ def guarded(fn: F) -> F:
         try:
             return fn(*args, **kw)
         except DiagnosticError as exc:
+            if kw.get("as_json"):
+                # Machine-readable on stdout (what a CI step parses); the same messages for people on stderr.
+                ctx = click.get_current_context(silent=True)
+                console.out(json.dumps(jsonout.diagnostics_document(
+                    exc.diagnostics, command=" ".join(ctx.command_path.split()[1:]) if ctx else None),
+                    indent=2, ensure_ascii=False))
             console.diagnostics(exc.diagnostics, console.use_color(sys.stderr))
             sys.exit(1)
         except ExitCode as exc:
@@ -95,23 +104,76 @@ def _announce(handle: Any) -> None:
 
 # --- validate -----------------------------------------------------------------------------------
 @cli.command()
-@click.argument("config", type=click.Path(path_type=Path), default=".")
+@click.argument("config", metavar="[DIR]", type=click.Path(path_type=Path), default=".")
 @click.option("--without-credentials", is_flag=True,
               help="Missing platform credentials are warnings (a pre-commit hook, a CI job without secrets).")
+@click.option("--find", is_flag=True,
+              help="Validate every configuration directory under DIR (a directory with a YAML file declaring "
+                   "platforms:); other YAML files, such as CI workflows, are left alone.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result as JSON: valid, error_count, warning_count, diagnostics (also on error).")
 @color_option
 @guarded
-def validate(config: Path, without_credentials: bool, color: bool | None) -> None:
+def validate(config: Path, without_credentials: bool, find: bool, as_json: bool, color: bool | None) -> None:
     """Check the configuration offline: schema, references and platform constraints."""
+    if find:
+        _validate_each(config, without_credentials, as_json, color)
+        return
+    cfg, diags = _validated(config, without_credentials)
+    counts = {"platforms": len(cfg.platforms), "stations": len(cfg.stations), "tariffs": len(cfg.tariffs),
+              "meters": len(cfg.meters)}
+    if as_json:
+        console.out(json.dumps(jsonout.diagnostics_document(diags, command="validate", counts=counts), indent=2,
+                               ensure_ascii=False))
+        return
+    console.diagnostics(diags, console.use_color(sys.stderr, color))
+    console.out(f"The configuration is valid: {counts['platforms']} platforms, {counts['stations']} stations, "
+                f"{counts['tariffs']} tariffs, {counts['meters']} meters.")
+
+
+def _validated(config: Path, without_credentials: bool) -> tuple[Any, list[Diagnostic]]:
     lenient = secrets.optional_credentials("needed by plan and apply") if without_credentials \
         else contextlib.nullcontext()
     with lenient:
         cfg = runtime.load_config(config)
     providers = runtime.providers_for(cfg, runtime.state_path(config, None))
-    diags = planner.validate(cfg, providers)
-    console.diagnostics(diags, console.use_color(sys.stderr, color))
-    n_st, n_t = len(cfg.stations), len(cfg.tariffs)
-    console.out(f"The configuration is valid: {len(cfg.platforms)} platforms, {n_st} stations, {n_t} tariffs, "
-                f"{len(cfg.meters)} meters.")
+    return cfg, planner.validate(cfg, providers)  # raises DiagnosticError on any error
+
+
+def _validate_each(path: Path, without_credentials: bool, as_json: bool, color: bool | None) -> None:
+    from reconciler.config import sources
+
+    if not path.is_dir():
+        raise DiagnosticError.single(f"{path}: not a directory (--find searches a directory)")
+    roots = sources.find_roots(path)
+    if not roots:
+        raise DiagnosticError.single(f"{path}: no configuration directory found (a directory with a YAML file "
+                                     "declaring platforms:)")
+    failed = 0
+    docs = []
+    for root in roots:
+        shown = os.path.relpath(root)
+        try:
+            cfg, diags = _validated(root, without_credentials)
+        except DiagnosticError as exc:
+            failed += 1
+            diags = [dataclasses.replace(d, file=f"{shown}/{d.file}" if d.file else d.file) for d in exc.diagnostics]
+            if not as_json:
+                console.diagnostics(diags, console.use_color(sys.stderr, color))
+                console.out(f"{shown}: the configuration is NOT valid.")
+            docs.append(jsonout.diagnostics_document(diags, directory=shown))
+            continue
+        diags = [dataclasses.replace(d, file=f"{shown}/{d.file}" if d.file else d.file) for d in diags]
+        docs.append(jsonout.diagnostics_document(diags, directory=shown))
+        if not as_json:
+            console.diagnostics(diags, console.use_color(sys.stderr, color))
+            console.out(f"{shown}: the configuration is valid: {len(cfg.platforms)} platforms, {len(cfg.stations)} "
+                        f"stations, {len(cfg.tariffs)} tariffs, {len(cfg.meters)} meters.")
+    if as_json:
+        console.out(json.dumps({"format_version": jsonout.DIAGNOSTICS_FORMAT, "valid": not failed,
+                                "configurations": docs}, indent=2, ensure_ascii=False))
+    if failed:
+        raise ExitCode(1)
 
 
 # --- plan ---------------------------------------------------------------------------------------
@@ -132,14 +194,25 @@ def _make_plan(session: runtime.Session, state: State, targets: list[str], refre
     return the_plan
 
 
+@contextlib.contextmanager
+def _refresh_progress() -> Iterator[text.RefreshProgress]:
+    """A bar of reads done / expected on stderr while the platforms are read (on a terminal only);
+    `close()` it when the plan is made."""
+    with text.RefreshProgress(sys.stderr) as bar, progress.listening(bar.update):
+        yield bar
+
+
 @cli.command()
-@click.argument("config", type=click.Path(path_type=Path), default=".")
+@click.argument("config", metavar="[DIR]", type=click.Path(path_type=Path), default=".")
 @state_option
 @click.option("--out", "out_file", type=click.Path(path_type=Path), help="Save the plan for `apply FILE`.")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schemas/plan.schema.json).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the plan as JSON (schemas/plan.schema.json); when no plan can be made, the diagnostics "
+                   "as JSON (as validate --json).")
 @click.option("--markdown", "markdown_file", type=click.Path(path_type=Path), help="Write a pull-request comment.")
 @click.option("--target", "targets", multiple=True, help="Limit the plan to these addresses (and what they need).")
-@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when there are none.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when there are changes or manual actions, 0 when the platforms match.")
 @click.option("--refresh/--no-refresh", default=True, help="Read the platforms first (default) or trust the state.")
 @click.option("--json-file", "json_file", type=click.Path(path_type=Path),
               help="Also write the plan as JSON (schemas/plan.schema.json) to this file.")
@@ -168,7 +241,7 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
         "not needed: this plan does not read the platforms (--no-refresh)")
     # With --connections-from nothing is read before the comparison (no prefetch).
     prefetch = refresh and connections_from is None
-    with offline, runtime.Session.open(config, state_file, prefetch=prefetch) as session, \
+    with offline, _refresh_progress(), runtime.Session.open(config, state_file, prefetch=prefetch) as session, \
             session.store.lock("plan", wait) as handle:
         _announce(handle)
         if out_file is not None and not session.store.exists():
@@ -201,7 +274,8 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
         planfile.write(the_plan, out_file)
         if not as_json:
             console.out(f"\nSaved the plan to {out_file}. To apply exactly these actions: reconciler apply {out_file}")
-    if detailed_exitcode and the_plan.summary.has_changes:
+    # Manual actions leave the platforms unlike the configuration as surely as changes do: CI must notice.
+    if detailed_exitcode and (the_plan.summary.has_changes or the_plan.manual_actions):
         raise ExitCode(2)
 
 
@@ -230,28 +304,44 @@ def _check_saved(the_plan: Plan, session: runtime.Session, state: State) -> None
 
 
 @cli.command()
-@click.argument("target_path", metavar="[CONFIG|PLANFILE]", type=click.Path(path_type=Path), default=".")
+@click.argument("target_path", metavar="[DIR|PLANFILE]", type=click.Path(path_type=Path), default=".")
 @state_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--target", "targets", multiple=True, help="Limit the apply to these addresses.")
 @click.option("--refresh/--no-refresh", default=True)
 @click.option("--allow-large-price-change", is_flag=True,
               help="Apply price changes larger than review.max_price_change_pct.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the outcome as JSON (applied, failed, skipped, pending, diagnostics), also on error; "
+                   "needs --auto-approve or a saved plan.")
 @click.option("--allow-mass-recreate", is_flag=True,
               help="Plan even when most applied objects read as absent (re-creating them).")
 @lock_timeout_option
 @color_option
 @guarded
 def apply(target_path: Path, state_file: Path | None, auto_approve: bool, targets: tuple[str, ...], refresh: bool,
-          allow_large_price_change: bool, allow_mass_recreate: bool, lock_timeout: str, color: bool | None) -> None:
+          allow_large_price_change: bool, as_json: bool, allow_mass_recreate: bool, lock_timeout: str,
+          color: bool | None) -> None:
     """Make the platforms match the configuration (or execute a saved plan)."""
     wait = runtime.parse_duration(lock_timeout)
     saved = planfile.read(target_path) if planfile.looks_like_planfile(target_path) else None
+    if as_json and saved is None and not auto_approve:
+        raise DiagnosticError.single("apply --json cannot ask for confirmation: pass --auto-approve, or apply a "
+                                     "saved plan (plan --out FILE, then apply FILE --json)")
     config_path = Path(saved.config_root) if saved else target_path
     if saved is not None and state_file is None and not saved.state_path.startswith("postgresql://"):
         state_file = Path(saved.state_path)
     paint = console.use_color(sys.stdout, color)
-    with runtime.Session.open(config_path, state_file, prefetch=refresh and saved is None) as session, \
+
+    def refuse(diags: list[Diagnostic]) -> None:
+        if as_json:
+            raise DiagnosticError(diags)
+        console.diagnostics(diags, console.use_color(sys.stderr, color))
+        console.out("\nNothing was sent.")
+        raise ExitCode(1)
+
+    with _refresh_progress() as reading, \
+            runtime.Session.open(config_path, state_file, prefetch=refresh and saved is None) as session, \
             session.store.lock("apply", wait) as handle:
         _announce(handle)
         with gcpause.paused():
@@ -266,9 +356,12 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
             else:
                 the_plan = _make_plan(session, state, list(targets), refresh, allow_mass_recreate)
             runtime.keep_until_exit(state, the_plan)
-        if saved is None:
+        reading.close()
+        if saved is None and not as_json:
             console.out(text.render(jsonout.plan_document(the_plan), color=paint), nl=False)
         if the_plan.errors:
+            if as_json:
+                raise DiagnosticError(the_plan.errors)
             console.diagnostics(the_plan.errors, console.use_color(sys.stderr, color))
             raise ExitCode(1)
         unread = [Diagnostic.error("the request sends the object whole, built from the live object, which this "
@@ -278,16 +371,15 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
                                    address=c.address)
                   for c in the_plan.changes if c.needs_refresh]
         if unread:
-            console.diagnostics(unread, console.use_color(sys.stderr, color))
-            console.out("\nNothing was sent.")
-            raise ExitCode(1)
+            refuse(unread)
         refused = review.refusals(the_plan, session.config.review, allow_large_price_change)
         if refused:
-            console.diagnostics(refused, console.use_color(sys.stderr, color))
-            console.out("\nNothing was sent.")
-            raise ExitCode(1)
+            refuse(refused)
         if not the_plan.summary.has_changes and not the_plan.state_sync:
-            console.out("\nNothing to apply.")
+            if as_json:
+                console.out(json.dumps(_apply_document(the_plan, None), indent=2, ensure_ascii=False))
+            else:
+                console.out("\nNothing to apply.")
             return
         if the_plan.summary.has_changes and saved is None and not auto_approve:
             console.out("")
@@ -307,13 +399,92 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
         finally:
             progress.close()
             session.store.write(state)
+    failed = list(result.failed) if not result.ok else []
+    if as_json:
+        console.out(json.dumps(_apply_document(the_plan, result, failed), indent=2, ensure_ascii=False))
+        if failed:
+            console.diagnostics(failed, console.use_color(sys.stderr, color))
+            raise ExitCode(1)
+        return
     console.out(text.render_result(result, the_plan, color=paint), nl=False)
-    if not result.ok:
-        console.diagnostics(result.failed, console.use_color(sys.stderr, color))
+    if failed:
+        console.diagnostics(failed, console.use_color(sys.stderr, color))
         raise ExitCode(1)
 
 
+def _apply_document(the_plan: Plan, result: executor.ApplyResult | None,
+                    failed: list[Diagnostic] | None = None) -> dict[str, Any]:
+    """`apply --json`: what was applied, what failed (as diagnostics), what is left."""
+    failed = failed or []
+    counts = text.result_counts(result if result is not None else executor.ApplyResult(), the_plan)
+    return {"format_version": jsonout.DIAGNOSTICS_FORMAT, "ok": not failed, "resources": counts,
+            "requests": result.requests if result else 0, "applied": result.applied if result else [],
+            "skipped": result.skipped if result else [], "pending": result.pending if result else [],
+            "notes": result.notes if result else [],
+            **{k: v for k, v in jsonout.diagnostics_document(failed + _plan_warnings(the_plan)).items()
+               if k in ("error_count", "warning_count", "diagnostics")}}
+
+
+def _plan_warnings(plan: Plan) -> list[Diagnostic]:
+    return [d for d in plan.diagnostics if d.severity is Severity.WARNING]
+
+
+# --- show ---------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("plan_file", metavar="PLANFILE", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schemas/plan.schema.json).")
+@color_option
+@guarded
+def show(plan_file: Path, as_json: bool, color: bool | None) -> None:
+    """Print a plan saved with `plan --out PLANFILE`, as `plan` printed it (nothing is read or sent)."""
+    if not plan_file.is_file():
+        raise DiagnosticError.single(f"{plan_file}: no such file", detail="Save a plan with: reconciler plan --out "
+                                                                          "FILE")
+    if not planfile.looks_like_planfile(plan_file):
+        raise DiagnosticError.single("this file is not a saved reconciler plan", file=str(plan_file),
+                                     detail="Save one with: reconciler plan --out FILE")
+    saved = planfile.read(plan_file)
+    doc = jsonout.plan_document(saved)
+    if as_json:
+        console.out(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    console.out(text.render(doc, color=console.use_color(sys.stdout, color)), nl=False)
+    console.out(f"\nSaved plan made {saved.created_at:%Y-%m-%d %H:%M:%S %Z} from {saved.config_root} "
+                f"(state serial {saved.state_serial}). To apply exactly these actions: reconciler apply {plan_file}")
+
+
+# --- schema -------------------------------------------------------------------------------------
+@cli.command("schema")
+@click.option("--plan", "which", flag_value="plan", help="The plan's schema (plan --json) instead.")
+@click.option("--config", "which", flag_value="config", default=True, hidden=True)
+@guarded
+def schema_cmd(which: str) -> None:
+    """Print the JSON Schema of a configuration file (for editors, and for checking YAML in CI)."""
+    from reconciler.config import schema as config_schema
+
+    name = "plan.schema.json" if which == "plan" else config_schema.SCHEMA_ID
+    try:
+        console.out(config_schema.shipped_text(name), nl=False)
+    except OSError as exc:
+        raise DiagnosticError.single(f"the schema {name} is not installed with reconciler ({exc.strerror})",
+                                     detail="Reinstall reconciler; a source checkout has it in schemas/.") from None
+
+
 # --- import -------------------------------------------------------------------------------------
+def legacy_config_option(fn: F) -> F:
+    """`--config DIR`, the older spelling of the DIR argument (hidden; kept for existing scripts)."""
+    return click.option("--config", "legacy_config", type=click.Path(path_type=Path), default=None,
+                        hidden=True)(fn)
+
+
+def config_dir_arg(positional: Path | None, legacy: Path | None) -> Path:
+    """The configuration directory from DIR (or the older `--config DIR`), default `.`."""
+    if positional is not None and legacy is not None and positional != legacy:
+        raise DiagnosticError.single(f"two configuration directories given: {positional} and --config {legacy}",
+                                     detail="Give it once, as the last argument (DIR).")
+    return positional or legacy or Path(".")
+
+
 def _check_import(config: Path, state_file: Path | None, address: str, platform_id: str) -> None:
     """Ask the platform whether the object exists (only reads); refuse to bind what it does not know."""
     with runtime.Session.open(config, state_file) as session:
@@ -334,12 +505,16 @@ def _check_import(config: Path, state_file: Path | None, address: str, platform_
 @cli.command("import")
 @click.argument("address")
 @click.argument("platform_id")
-@click.option("--config", "config", type=click.Path(path_type=Path), default=Path("."), help="Configuration directory.")
+@click.argument("config", metavar="[DIR]", type=click.Path(path_type=Path), required=False)
+@legacy_config_option
 @state_option
 @lock_timeout_option
 @guarded
-def import_(address: str, platform_id: str, config: Path, state_file: Path | None, lock_timeout: str) -> None:
-    """Bind an object that already exists on a platform to ADDRESS."""
+def import_(address: str, platform_id: str, config: Path | None, legacy_config: Path | None,
+            state_file: Path | None, lock_timeout: str) -> None:
+    """Bind an object that already exists on a platform (PLATFORM_ID) to ADDRESS, in the configuration
+    in DIR (default: the current directory)."""
+    config = config_dir_arg(config, legacy_config)
     try:
         addr = Address.parse(address)
     except ValueError as exc:
@@ -357,7 +532,7 @@ def import_(address: str, platform_id: str, config: Path, state_file: Path | Non
         if prior is not None and prior.platform_id and prior.status == "applied":
             raise DiagnosticError.single(
                 f"{address} is already bound to '{prior.platform_id}'",
-                detail=f"To bind it again, first run: reconciler state rm {address}")
+                detail=f"To bind it again, first run: {command_line(cfg.root, 'state', 'rm', address)}")
         _check_import(config, state_file, address, platform_id)
         attrs = prior.attributes if prior is not None else {}
         # Importing the ID of a pending create resolves it: what the create would have recorded is applied.
@@ -731,7 +906,7 @@ sec_data_option = click.option("--data", "data_dir", type=click.Path(path_type=P
 
 
 @sandbox.command("sec-catalogue")
-@click.argument("config", type=click.Path(path_type=Path), default=".")
+@click.argument("config", metavar="[DIR]", type=click.Path(path_type=Path), default=".")
 @sec_data_option
 @state_option
 @click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON.")
@@ -760,9 +935,10 @@ def sandbox_sec_catalogue(config: Path, data_dir: Path | None, state_file: Path 
             order = rs.attributes.get("order_number") or body.get("order_number")
             if ".tariff." in addr and not (rs.platform_id and rs.status == "applied") and cid and order:
                 unknown.append((addr, int(cid), int(order), rs.status == "pending"))
-        tail = "" if config == Path(".") else f" --config {config}"
+        tail = "" if config == Path(".") else f" {shlex.quote(str(config))}"
+        state_tail = "" if config == Path(".") else f" --config {shlex.quote(str(config))}"
         bound = {rs.platform_id for rs in st.resources.values() if rs.platform_id and rs.status == "applied"}
-        for line in sec_catalogue.import_commands(stations, unknown, bound, tail):
+        for line in sec_catalogue.import_commands(stations, unknown, bound, tail, state_tail):
             console.out(line)
         return
     if as_json:
@@ -773,7 +949,7 @@ def sandbox_sec_catalogue(config: Path, data_dir: Path | None, state_file: Path 
 
 
 @sandbox.command("sec-settings")
-@click.argument("config", type=click.Path(path_type=Path), default=".")
+@click.argument("config", metavar="[DIR]", type=click.Path(path_type=Path), default=".")
 @sec_data_option
 @state_option
 @click.option("--tariff-id-in-response/--no-tariff-id-in-response", default=None,

@@ -44,7 +44,7 @@ def _platform(session: runtime.Session, name: str | None) -> MedidoProvider:
 
 
 @medido.command("discover")
-@click.argument("config", type=click.Path(path_type=Path), default=".")
+@click.argument("config", metavar="[DIR]", type=click.Path(path_type=Path), default=".")
 @click.option("--platform", "platform_name", help="The ChileMedido platform (when the configuration has several).")
 def discover(config: Path, platform_name: str | None) -> None:
     """List the meters ChileMedido's output API shows, to bind them in the configuration."""
@@ -106,19 +106,22 @@ def _print(orgs: list[discovery.Organization], declared: dict[str, str], bound: 
 
 @medido.command("resolve")
 @click.argument("address")
+@click.argument("config_arg", metavar="[DIR]", type=click.Path(path_type=Path), required=False)
 @click.option("--stored", "stored", flag_value=True, default=None, help="ChileMedido holds those measurements.")
 @click.option("--not-stored", "stored", flag_value=False, help="ChileMedido does not hold them: send them again.")
-@click.option("--config", "config", type=click.Path(path_type=Path), default=Path("."),
-              help="Configuration directory (to find the default state file).")
+@click.option("--config", "legacy_config", type=click.Path(path_type=Path), default=None, hidden=True)
 @click.option("--state", "state_file", type=click.Path(path_type=Path), default=None, help="State file.")
 @click.option("--lock-timeout", "lock_timeout", default="0s", show_default=True, metavar="DURATION",
               help="How long to wait for a state lock another run holds (e.g. 30s, 5m).")
-def resolve(address: str, stored: bool | None, config: Path, state_file: Path | None, lock_timeout: str) -> None:
-    """Settle an upload whose answer was lost, after checking on ChileMedido."""
-    from reconciler.cli.main import guarded
+def resolve(address: str, config_arg: Path | None, stored: bool | None, legacy_config: Path | None,
+            state_file: Path | None, lock_timeout: str) -> None:
+    """Settle an upload whose answer was lost, after checking on ChileMedido (DIR: the configuration
+    directory, default the current one)."""
+    from reconciler.cli.main import config_dir_arg, guarded
 
     @guarded
     def run() -> None:
+        config = config_dir_arg(config_arg, legacy_config)
         try:
             addr = Address.parse(address)
         except ValueError as exc:

@@ -24,7 +24,9 @@ OCPI_PLATFORMS = ("siem", "ocpi")
 
 def check(platforms: dict[str, models.Platform], tariffs: Sequence[models.Tariff],
           stations: Sequence[models.Station], meters: Sequence[models.Meter],
-          imports: Sequence[models.ImportBlock] = ()) -> list[Diagnostic]:
+          imports: Sequence[models.ImportBlock] = (), unbuilt: frozenset[str] = frozenset()) -> list[Diagnostic]:
+    """Cross-object checks. `unbuilt`: platforms declared but in error (already reported): references
+    to them are not reported again as unknown."""
     out: list[Diagnostic] = []
     # Where an object was written is looked up only for an error: at 10,000 stations the lookups
     # would cost more than the checks.
@@ -54,6 +56,8 @@ def check(platforms: dict[str, models.Platform], tariffs: Sequence[models.Tariff
                               block.source("to")))
     for obj in _all_objects(tariffs, stations, meters):
         out += _ignore_changes(obj)
+    if unbuilt:
+        out = [d for d in out if not any(d.summary.startswith(f"unknown platform '{n}'") for n in unbuilt)]
     return out
 
 

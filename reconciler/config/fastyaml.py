@@ -23,10 +23,12 @@ configuration; this reader builds only the values and the line map.
 from __future__ import annotations
 
 import functools
+import math
 import re
 
 PathT = tuple[str | int, ...]
 MAX_NODES = 1_000_000  # aliases can expand a small file exponentially ("billion laughs")
+MAX_DIGITS = 1000  # characters of a number (Python refuses to read integers past 4,300 digits)
 TAG = "tag:yaml.org,2002:"
 NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 BOOLS = frozenset({"true", "True", "TRUE", "false", "False", "FALSE"})
@@ -84,9 +86,14 @@ def _plain(text: str) -> tuple[object, bool]:
         return None, False
     if tag == TAG + "bool":
         return text.lower() == "true", False
+    if len(text) > MAX_DIGITS:
+        raise Unsupported  # libyaml's path reports it, with its line
     if tag == TAG + "int":
         return int(text), True
-    return float(text), True
+    number = float(text)
+    if math.isinf(number):
+        raise Unsupported
+    return number, True
 
 
 def parse(text: str, lines: dict[PathT, int], numbers: dict[PathT, str]) -> object:

@@ -7,11 +7,12 @@ Used by `ocpi` (wire models) and `models` (config models); `validation` looks a 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, StringConstraints, WithJsonSchema
 
 # OCPI "CiString": printable ASCII only; "string": printable UTF-8 (no control characters).
 CISTRING = r"^[\x20-\x7e]*$"
@@ -96,8 +97,19 @@ String255 = Annotated[str, _s(255)]
 String512 = Annotated[str, _s(512)]
 
 Url = Annotated[str, StringConstraints(max_length=255, pattern=URL)]
-Latitude = Annotated[str, StringConstraints(max_length=10, pattern=LATITUDE)]
-Longitude = Annotated[str, StringConstraints(max_length=11, pattern=LONGITUDE)]
+def _degrees(limit: int, what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if abs(Decimal(value)) > limit:
+            raise ValueError(f"{what} {value} is out of range: it must be between -{limit} and {limit} degrees")
+        return value
+
+    return check
+
+
+# OCPI's patterns allow 99.x latitudes and 999.x longitudes; a place is within -90..90 / -180..180.
+Latitude = Annotated[str, StringConstraints(max_length=10, pattern=LATITUDE), AfterValidator(_degrees(90, "latitude"))]
+Longitude = Annotated[str, StringConstraints(max_length=11, pattern=LONGITUDE),
+                      AfterValidator(_degrees(180, "longitude"))]
 HourMinute = Annotated[str, StringConstraints(max_length=5, pattern=HOUR_MINUTE)]
 Date = Annotated[str, StringConstraints(max_length=10, pattern=DATE)]
 Currency = Annotated[str, StringConstraints(pattern=CURRENCY)]  # the pattern fixes the length: 3
@@ -106,12 +118,19 @@ Language = Annotated[str, StringConstraints(min_length=2, max_length=2, pattern=
 CountryCode = Annotated[str, StringConstraints(pattern=COUNTRY_CODE)]
 PartyId = Annotated[str, StringConstraints(pattern=PARTY_ID)]
 
+def _text_or_integer(**text: object) -> WithJsonSchema:
+    """The schema of an id that may be written as text or as a YAML integer (`id: 4101`)."""
+    return WithJsonSchema({"anyOf": [{"type": "string", **text}, {"type": "integer"}]}, mode="validation")
+
+
 # Config ids: non-empty, usable in addresses, and quote-insensitive (`id: 1` means "1").
 AddressId36 = Annotated[str, BeforeValidator(_id_from_int),
-                        StringConstraints(min_length=1, max_length=36, pattern=ADDRESS_ID)]
+                        StringConstraints(min_length=1, max_length=36, pattern=ADDRESS_ID),
+                        _text_or_integer(minLength=1, maxLength=36, pattern=ADDRESS_ID)]
 TariffId36 = Annotated[str, BeforeValidator(_id_from_int),
-                       StringConstraints(min_length=1, max_length=36, pattern=TARIFF_ID)]
-TextId = Annotated[str, BeforeValidator(_id_from_int), StringConstraints(min_length=1)]
+                       StringConstraints(min_length=1, max_length=36, pattern=TARIFF_ID),
+                       _text_or_integer(minLength=1, maxLength=36, pattern=TARIFF_ID)]
+TextId = Annotated[str, BeforeValidator(_id_from_int), StringConstraints(min_length=1), _text_or_integer(minLength=1)]
 
 Number = Annotated[Decimal, PlainSerializer(_json_number, return_type=int | float, when_used="json")]
 

@@ -86,7 +86,8 @@ def load_config(path: Path, *, meanwhile: Callable[[], None] | None = None) -> m
     imports = _build_all(models.ImportBlock, collected.lists["import"], diags)
     review = _build(models.Review, collected.review, diags) if collected.review else None
     state = _state(collected.state, diags) if collected.state else None
-    diags += checks.check(platforms, tariffs, stations, meters, imports)
+    diags += checks.check(platforms, tariffs, stations, meters, imports,
+                          unbuilt=frozenset(collected.platforms) - frozenset(platforms))
     diags += checks.check_review(review, tariffs)
 
     # Stations and tariffs are built as their files arrive, possibly before the platform whose

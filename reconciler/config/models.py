@@ -190,8 +190,8 @@ class Station(ocpi.LocationFields):
     def _time_zone(cls, value: str) -> str:
         try:
             zoneinfo.ZoneInfo(value)
-        except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-            close = get_close_matches(value, sorted(_zones()), n=1)
+        except (ValueError, OSError, zoneinfo.ZoneInfoNotFoundError):  # OSError: a name too long for a file
+            close = get_close_matches(value, sorted(_zones()), n=1) if len(value) < 100 else []
             hint = f"; did you mean '{close[0]}'?" if close else " (an IANA name, e.g. America/Bogota)"
             raise ValueError(f"unknown time zone '{value}'{hint}") from None
         return value

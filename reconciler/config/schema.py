@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,15 @@ def _portable(node: Any) -> Any:
     if isinstance(node, list):
         return [_portable(v) for v in node]
     return node
+
+
+def shipped_text(name: str = SCHEMA_ID) -> str:
+    """The schema file as installed: the copy the wheel carries (reconciler/schemas/, see setup.py),
+    or, in a source checkout, the one in schemas/. Raises FileNotFoundError if neither is there."""
+    packaged = resources.files("reconciler").joinpath("schemas", name)
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (DEFAULT_PATH.parent / name).read_text(encoding="utf-8")
 
 
 def render() -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -23,10 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
+from yaml.reader import ReaderError
 
 from reconciler.config import fastyaml
-from reconciler.config.fastyaml import BOOLS, FLOAT, INT, MAX_NODES, NULLS, TAG, PathT
-from reconciler.core.diagnostics import Diagnostic, DiagnosticError
+from reconciler.config.fastyaml import BOOLS, FLOAT, INT, MAX_DIGITS, MAX_NODES, NULLS, TAG, PathT
+from reconciler.core.diagnostics import Diagnostic, DiagnosticError, shorten
 
 if TYPE_CHECKING:
     _BaseLoader = yaml.SafeLoader
@@ -55,6 +57,8 @@ class SourceMap:
     file: str  # relative to the config root, with forward slashes
     lines: dict[PathT, int] = field(default_factory=dict)
     numbers: dict[PathT, str] = field(default_factory=dict)  # the text of numeric scalars, for hints
+    # Values already reported as unreadable (and read as null): validation does not report them again.
+    broken: set[PathT] = field(default_factory=set)
 
     def line(self, path: PathT) -> int | None:
         """The line of `path`, or of its nearest written ancestor (a missing field's mapping)."""
@@ -97,6 +101,31 @@ def discover(path: Path) -> tuple[Path, list[SourceFile]]:
     return root, out
 
 
+_PLATFORMS_KEY = re.compile(rb"^platforms[ \t]*:", re.MULTILINE)
+
+
+def find_roots(path: Path) -> list[Path]:
+    """The configuration directories under `path`: each directory holding a YAML file that
+    declares `platforms:` at the top level (its subdirectories belong to it). Hidden directories
+    are skipped, as are other YAML files (CI workflows, docker-compose.yml, ...)."""
+    roots: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or not name.endswith((".yaml", ".yml")):
+                continue
+            try:
+                with open(os.path.join(dirpath, name), "rb") as fh:
+                    head = fh.read(1 << 20)
+            except OSError:
+                continue
+            if _PLATFORMS_KEY.search(head):
+                roots.append(Path(dirpath))
+                dirnames[:] = []  # what is below belongs to this configuration
+                break
+    return roots
+
+
 def _yaml_files(root: Path) -> Iterator[Path]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -125,7 +154,9 @@ def parse(source: SourceFile) -> tuple[object, SourceMap, list[Diagnostic]]:
     try:
         text = source.data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        return None, smap, [Diagnostic.error(f"not UTF-8 text (byte {e.start})", file=source.rel)]
+        line = source.data.count(b"\n", 0, e.start) + 1
+        return None, smap, [Diagnostic.error(f"not UTF-8 text (byte {e.start + 1:,} of the file)", file=source.rel,
+                                             line=line, detail="Save the file as UTF-8.")]
     try:
         return fastyaml.parse(text, smap.lines, smap.numbers), smap, []
     except fastyaml.Unsupported:  # outside the fast reader's subset: libyaml reads it all again
@@ -135,6 +166,11 @@ def parse(source: SourceFile) -> tuple[object, SourceMap, list[Diagnostic]]:
 def parse_with_libyaml(text: str, rel: str) -> tuple[object, SourceMap, list[Diagnostic]]:
     """`parse` by libyaml alone: any YAML, with its errors."""
     smap = SourceMap(rel)
+    deep = _too_deep(text)
+    if deep is not None:
+        return None, smap, [Diagnostic.error(f"the YAML nests more than {MAX_DEPTH} levels deep",
+                                             detail="A configuration needs a handful of levels; this text "
+                                                    "cannot be one.", file=rel, line=deep)]
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -143,12 +179,58 @@ def parse_with_libyaml(text: str, rel: str) -> tuple[object, SourceMap, list[Dia
         return data, smap, walker.diags
     except yaml.MarkedYAMLError as e:
         return None, smap, [_syntax_error(e, text, rel)]
+    except ReaderError as e:
+        line = text.count("\n", 0, e.position) + 1
+        char = f"U+{e.character:04X}" if isinstance(e.character, int) else repr(e.character)
+        return None, smap, [Diagnostic.error(f"invalid YAML: the character {char} is not allowed (control "
+                                             "characters cannot appear in YAML, even quoted)",
+                                             detail='Remove it, or write it as an escape in double quotes ("\\x01").',
+                                             file=rel, line=line)]
     except yaml.YAMLError as e:
-        return None, smap, [Diagnostic.error(f"invalid YAML: {e}", file=rel)]
-    except _TooLarge:
-        return None, smap, [Diagnostic.error("aliases expand to too many YAML nodes", file=rel)]
+        return None, smap, [Diagnostic.error(f"invalid YAML: {shorten(str(e))}", file=rel)]
+    except _TooLarge as e:
+        return None, smap, [Diagnostic.error(f"aliases expand to more than {MAX_NODES:,} YAML nodes",
+                                             detail="An alias (*name) repeats its anchor's whole value; "
+                                                    "nested aliases multiply.", file=rel, line=e.line)]
+    except RecursionError:  # a depth the pre-scan did not see (it errs on the deep side only rarely)
+        return None, smap, [Diagnostic.error(f"the YAML nests more than {MAX_DEPTH} levels deep", file=rel)]
     finally:
         loader.dispose()
+
+
+MAX_DEPTH = 100  # levels of nested collections; a configuration needs about ten
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_MAX_SHOWN = 160  # characters of a source line quoted in an error
+
+
+def _too_deep(text: str) -> int | None:
+    """The line where the text nests deeper than MAX_DEPTH (block indentation levels, sequence
+    entries opened on one row, flow brackets), or None. Checked before libyaml composes it: its composer and the walker recurse
+    once per level. Quoted brackets are counted too, which only matters for absurd text."""
+    stack: list[int] = []
+    flow = 0
+    for n, line in enumerate(text.split("\n"), 1):
+        content = line.lstrip(" -")
+        if not content or content[0] == "#":
+            continue
+        indent = len(line) - len(content)
+        dashes = line.count("-", 0, indent)  # `- - - x`: a sequence in a sequence in a sequence
+        if not flow:
+            while stack and stack[-1] >= indent:
+                stack.pop()
+            stack.append(indent)
+            if len(stack) + dashes > MAX_DEPTH:
+                return n
+            if "[" not in content and "{" not in content:
+                continue  # most rows: no flow collection to count
+        for ch in _NOT_BRACKET.sub("", content):
+            if ch in "[{":
+                flow += 1
+            elif ch in "]}" and flow:
+                flow -= 1
+            if len(stack) + dashes + flow > MAX_DEPTH:
+                return n
+    return None
 
 
 def _syntax_error(e: yaml.MarkedYAMLError, text: str, rel: str) -> Diagnostic:
@@ -158,7 +240,13 @@ def _syntax_error(e: yaml.MarkedYAMLError, text: str, rel: str) -> Diagnostic:
         return Diagnostic.error(f"invalid YAML: {problem}", file=rel)
     lines = text.splitlines()
     src = lines[mark.line] if mark.line < len(lines) else ""
-    detail = [src, " " * mark.column + "^"] if src else []
+    column = mark.column
+    if len(src) > _MAX_SHOWN:  # show the part of a long line around the column
+        start = max(0, min(column - _MAX_SHOWN // 2, len(src) - _MAX_SHOWN))
+        src = ("..." if start else "") + src[start:start + _MAX_SHOWN] + \
+            ("..." if start + _MAX_SHOWN < len(src) else "")
+        column = column - start + (3 if start else 0)
+    detail = [src, " " * column + "^"] if src else []
     if e.context and e.problem:
         detail.append(f"({e.context}, line {e.context_mark.line + 1 if e.context_mark else '?'})")
     if "${" in src:
@@ -178,7 +266,8 @@ class _Loader(_BaseLoader):
 
 
 class _TooLarge(Exception):
-    pass
+    def __init__(self, line: int) -> None:
+        self.line = line
 
 
 class _Walker:
@@ -188,13 +277,20 @@ class _Walker:
         self.diags: list[Diagnostic] = []
         self._stack: set[int] = set()
         self._count = 0
+        self._path: PathT = ()
 
     def walk(self, node: yaml.Node, path: PathT) -> object:
         self._count += 1
         if self._count > MAX_NODES:
-            raise _TooLarge
+            # The node reached is inside an anchor's value; the line where it is used says more.
+            raise _TooLarge(self.smap.lines.get(path[:1]) or node.start_mark.line + 1)
+        if len(path) > MAX_DEPTH:
+            self._error(f"the YAML nests more than {MAX_DEPTH} levels deep", node, path)
+            self.smap.broken.add(path)
+            return None
         self.smap.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
+            self._path = path
             value = self._scalar(node)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 self.smap.numbers[path] = node.value
@@ -247,14 +343,34 @@ class _Walker:
             return None
         if tag == TAG + "bool" and text in BOOLS:
             return text.lower() == "true"
+        if tag in (TAG + "int", TAG + "float") and len(text) > MAX_DIGITS and FLOAT.fullmatch(text):
+            self._error(f"a number of {len(text):,} characters is too large to be a value here", node, self._path,
+                        detail='If it is an identifier, quote it: "...".')
+            self.smap.broken.add(self._path)
+            return None
         if tag == TAG + "int" and INT.fullmatch(text):
             return int(text)
         if tag == TAG + "float" and FLOAT.fullmatch(text):
-            return float(text)
+            number = float(text)
+            if math.isinf(number):
+                self._error(f"{shorten(text, 40)} is too large a number", node, self._path)
+                self.smap.broken.add(self._path)
+                return None
+            return number
         if tag in (TAG + "timestamp", TAG + "merge"):  # `!!timestamp` text is pydantic's to parse
             return text
-        return self.loader.construct_object(node, deep=True)  # other explicit tags; unknown ones raise
+        short = tag.replace(TAG, "!!")
+        if tag in (TAG + "int", TAG + "float", TAG + "bool", TAG + "null"):
+            kind = {"int": "an integer", "float": "a number", "bool": "true or false", "null": "null"}[tag[len(TAG):]]
+            self._error(f"'{shorten(text, 40)}' is not {kind}, as its tag {short} says", node, self._path,
+                        detail="Drop the tag: values are read as numbers, booleans or text from how they "
+                               "are written.")
+        else:
+            self._error(f"the YAML tag {shorten(short, 40)} is not supported", node, self._path,
+                        detail="Configuration values are text, numbers, true/false or null; drop the tag.")
+        self.smap.broken.add(self._path)
+        return None
 
-    def _error(self, summary: str, node: yaml.Node, path: PathT) -> None:
-        self.diags.append(Diagnostic.error(summary, file=self.smap.file, line=node.start_mark.line + 1,
-                                           field=format_path(path) or None))
+    def _error(self, summary: str, node: yaml.Node, path: PathT, detail: str = "") -> None:
+        self.diags.append(Diagnostic.error(summary, detail=detail, file=self.smap.file,
+                                           line=node.start_mark.line + 1, field=format_path(path) or None))

@@ -74,6 +74,8 @@ def diagnostics(exc: ValidationError, model: type[BaseModel], smap: SourceMap,
         if err["type"] == "missing" and loc in misspelt:
             continue
         path = (*prefix, *loc)
+        if path in smap.broken:  # the YAML error at this value already said what is wrong
+            continue
         summary, detail = _message(err, model, loc, path, smap)
         out.append(Diagnostic.error(redact.redact(summary), detail=redact.redact(detail), file=smap.file,
                                     line=smap.line(path), field=format_path(path) or None))

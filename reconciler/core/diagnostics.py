@@ -20,6 +20,15 @@ class Severity(enum.StrEnum):
     INFO = "info"
 
 
+MAX_LINE = 1000  # characters of one printed line of a message (a value quoted in it can be megabytes)
+MAX_DETAIL_LINES = 40
+
+
+def shorten(text: str, limit: int = MAX_LINE) -> str:
+    """`text`, cut to `limit` characters with a note of how much was left out."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """The one diagnostic type, from config loading to the plan (`Plan.diagnostics`, a saved plan)
@@ -56,16 +65,22 @@ class Diagnostic:
         return ": ".join(parts)
 
     def render(self) -> str:
+        """The message as printed; a line longer than MAX_LINE is cut (a value can be megabytes)."""
         head = f"{self.severity.value.capitalize()}: "
         where = self.where
         text = f"{head}{where}: {self.summary}" if where else f"{head}{self.summary}"
+        lines = text.splitlines() or [""]
         if self.detail:
-            text += "\n" + "\n".join("  " + ln for ln in self.detail.splitlines())
-        return text
+            details = self.detail.splitlines()
+            lines += ["  " + ln for ln in details[:MAX_DETAIL_LINES]]
+            if len(details) > MAX_DETAIL_LINES:
+                lines.append(f"  ... and {len(details) - MAX_DETAIL_LINES} more lines")
+        return "\n".join(shorten(ln) for ln in lines)
 
     def to_json(self) -> dict[str, object]:
         return {k: v for k, v in {
-            "severity": self.severity.value, "summary": self.summary, "detail": self.detail or None,
+            "severity": self.severity.value, "summary": shorten(self.summary),
+            "detail": shorten(self.detail, 8 * MAX_LINE) or None,
             "file": self.file, "line": self.line, "field": self.field, "address": self.address,
         }.items() if v is not None}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import difflib
 from dataclasses import dataclass, field
 
 from reconciler import __version__
@@ -87,8 +88,35 @@ def _timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def check_targets(req: PlanRequest) -> None:
+    """Every --target must name something the configuration declares or the state holds (Terraform
+    refuses a target that matches nothing too); raise DiagnosticError with a did-you-mean."""
+    known: set[str] = set(req.state.resources)
+    for prov in req.providers.values():
+        known.update(prov.desired_for(req.config))
+    wrong = []
+    for t in req.targets:
+        if any(matches_target(a, [t]) for a in known):
+            continue
+        close = difflib.get_close_matches(t, sorted(known), n=3, cutoff=0.6)
+        hint = "; did you mean " + " or ".join(f"'{c}'" for c in close) + "?" if close else ""
+        detail = "" if close else ("Addresses look like siem.location.BOG-001 or siem.tariff.dc-rapida; "
+                                   "`reconciler plan --json` lists every address in a plan.")
+        wrong.append(Diagnostic.error(f"--target {t} matches nothing in the configuration or the state{hint}",
+                                      field="--target", detail=detail))
+    if wrong:
+        raise DiagnosticError(wrong)
+
+
+TARGETING_WARNING = ("resource targeting is in effect: this plan may not show every change the configuration "
+                     "asks for (--target is for exceptional situations, not for routine use)")
+
+
 async def make_plan(req: PlanRequest) -> Plan:
+    if req.targets:
+        check_targets(req)
     diags = validate(req.config, req.providers)
+
     now = _timestamp(req.now)
     plan = Plan(tool_version=__version__, created_at=req.now, config_root=str(req.config.root),
                 config_digest=req.config.digest, state_path=req.state_path, state_lineage=req.state.lineage,
@@ -174,7 +202,12 @@ async def make_plan(req: PlanRequest) -> Plan:
 
     if req.targets:
         _apply_targets(plan, req.targets)
+        plan.diagnostics.append(Diagnostic.warning(
+            TARGETING_WARNING,
+            detail="Only the targeted objects, and what they need, are planned. Plan and apply without "
+                   "--target afterwards, so that the platforms match the whole configuration."))
     review.check(plan, req.config.review)
+
     plan.summary = plan.summarise()
     return plan
 

@@ -19,8 +19,11 @@ from __future__ import annotations
 import abc
 import contextvars
 import functools
+import os
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from reconciler.config import models
@@ -255,3 +258,17 @@ def stamp(request: HttpRequest, planned_at: str, timestamp: str) -> HttpRequest:
         return value
 
     return request.model_copy(update={"body": walk(request.body)})
+
+
+def command_line(config_root: Path | None, *args: str) -> str:
+    """A `reconciler ...` command for the user to run, that works from the current directory: the
+    configuration directory is the last argument (DIR) unless it is the current one. `state`
+    commands take it as `--config DIR`. Placeholders such as `<tariff_id>` are left unquoted."""
+    words = ["reconciler", *(a if a.startswith("<") and a.endswith(">") else shlex.quote(a) for a in args)]
+    try:
+        rel = os.path.relpath(config_root) if config_root is not None else "."
+    except (OSError, ValueError):
+        rel = str(config_root)
+    if rel != ".":
+        words += ["--config", shlex.quote(rel)] if args[:1] == ("state",) else [shlex.quote(rel)]
+    return " ".join(words)

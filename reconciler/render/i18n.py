@@ -43,6 +43,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "large_change": ("large price change: tariff {tariff} {component} {before} → {after} ({pct}) on {n} connectors",
                      "cambio de precio grande: tarifa {tariff} {component} {before} → {after} ({pct}) en {n} "
                      "conectores"),
+    "targeting": ("resource targeting is in effect ({targets}): this plan may not show every change the "
+                  "configuration asks for",
+                  "el plan está limitado con --target ({targets}): puede no mostrar todos los cambios que pide la "
+                  "configuración"),
     "large_session": ("large change for reference session “{session}” on tariff {tariff}: {before} → {after} "
                       "({pct})",
                       "cambio grande para la sesión de referencia “{session}” con la tarifa {tariff}: {before} → "

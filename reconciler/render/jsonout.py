@@ -11,8 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from reconciler.core.diagnostics import Diagnostic, Severity, shorten
 from reconciler.plans import digest
 from reconciler.plans.model import Plan
+
+DIAGNOSTICS_FORMAT = "1.0"
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "plan.schema.json"
 
@@ -26,6 +29,30 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     doc["has_changes"] = summary.has_changes
     doc["digest"] = digest.plan_digest(doc)
     return doc
+
+
+def diagnostic(d: Diagnostic) -> dict[str, Any]:
+    """One diagnostic in the shape of Terraform's `-json` diagnostics: severity, summary, detail and,
+    where known, `range` (file relative to the configuration directory, 1-based line), plus this
+    tool's `field` (the path within the file) and `address`."""
+    out: dict[str, Any] = {"severity": d.severity.value, "summary": shorten(d.summary),
+                           "detail": shorten(d.detail, 8000)}
+    if d.file:
+        out["range"] = {"filename": d.file, "start": {"line": d.line}} if d.line else {"filename": d.file}
+    if d.field:
+        out["field"] = d.field
+    if d.address:
+        out["address"] = d.address
+    return out
+
+
+def diagnostics_document(diags: list[Diagnostic], **extra: Any) -> dict[str, Any]:
+    """What `validate --json` prints, and what `plan --json` / `apply --json` print when they stop
+    before a plan exists (a configuration error, a locked state, a platform that cannot be read)."""
+    errors = sum(1 for d in diags if d.severity is Severity.ERROR)
+    warnings = sum(1 for d in diags if d.severity is Severity.WARNING)
+    return {"format_version": DIAGNOSTICS_FORMAT, "valid": errors == 0, "error_count": errors,
+            "warning_count": warnings, **extra, "diagnostics": [diagnostic(d) for d in diags]}
 
 
 def schema() -> dict[str, Any]:

@@ -50,6 +50,8 @@ def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
         return i18n.money(lang, (r.get(side) or {}).get("incl_vat"), r.get("currency"))
 
     out = []
+    if doc.get("targets"):
+        out.append("- :dart: " + say("targeting", targets=", ".join(f"`{t}`" for t in doc["targets"])))
     changed = {ch["address"].split(".", 2)[2].split("@", 1)[0] for ch in doc.get("changes") or []
                if ch.get("kind") == "tariff"}
     unchanged = 0

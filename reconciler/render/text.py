@@ -120,7 +120,9 @@ def render(doc: dict[str, Any], color: bool = False) -> str:
     o = _Out(color)
     for p in doc.get("platforms") or []:
         if p["refreshed"]:
-            o.add(f"Refreshed platform '{p['platform']}' ({p['platform_type']}): {p['reads']} objects read.")
+            # Reads, not objects found: on an empty platform every read finds nothing.
+            n = p["reads"]
+            o.add(f"Refreshed platform '{p['platform']}' ({p['platform_type']}): {n} read{'' if n == 1 else 's'}.")
         else:
             o.add(f"Platform '{p['platform']}' ({p['platform_type']}) was NOT refreshed: "
                   f"{p.get('note') or 'its live state was not read'}.", fg="yellow")
@@ -166,18 +168,41 @@ def render(doc: dict[str, Any], color: bool = False) -> str:
     return o.text()
 
 
+def result_counts(result: Any, plan: Plan) -> dict[str, int]:
+    """What an apply did, counted as the plan's summary counts (`Plan: 18 to add` -> `18 added`): an
+    EVSE sent inside its location's request counts as the plan counted it."""
+    applied = set(result.applied)
+    counts = {"add": 0, "change": 0, "replace": 0, "remove": 0, "forget": 0}
+    key = {"create": "add", "update": "change", "replace": "replace", "delete": "remove", "forget": "forget"}
+    for c in plan.changes:
+        kind = key.get(c.action.value)
+        if kind and (c.address in applied or (c.covered_by is not None and c.covered_by in applied)):
+            counts[kind] += 1
+    return counts
+
+
+def _done_line(counts: dict[str, int], requests: int) -> str:
+    parts = [f"{counts['add']} added", f"{counts['change']} changed", f"{counts['remove']} removed"]
+    if counts["replace"]:
+        parts.insert(2, f"{counts['replace']} replaced")
+    if counts["forget"]:
+        parts.append(f"{counts['forget']} forgotten")
+    return ", ".join(parts) + f"; {requests} request{'' if requests == 1 else 's'} sent"
+
+
 def render_result(result: Any, plan: Plan, color: bool = False) -> str:
     o = _Out(color)
     o.add()
     for note in getattr(result, "notes", None) or []:
         o.add(f"Note: {note}", fg="yellow")
-    n_ok = len(result.applied)
+    line = _done_line(result_counts(result, plan), result.requests)
     if result.ok:
-        o.add(f"Apply complete: {n_ok} change{'' if n_ok == 1 else 's'} applied with {result.requests} "
-              f"request{'' if result.requests == 1 else 's'}.", fg="green", bold=True)
+        o.add(f"Apply complete: {line}.", fg="green", bold=True)
     else:
-        o.add(f"Apply incomplete: {n_ok} changes applied, {len(result.failed)} failed, "
-              f"{len(result.skipped)} skipped because something they depend on failed.", fg="red", bold=True)
+        n_failed, n_skipped = len(result.failed), len(result.skipped)
+        o.add(f"Apply incomplete: {line}; {n_failed} change{'' if n_failed == 1 else 's'} failed, {n_skipped} "
+              f"skipped because something {'it depends' if n_skipped == 1 else 'they depend'} on failed.",
+              fg="red", bold=True)
         for a in result.skipped:
             o.add(f"  skipped: {a}")
         o.add("Everything applied is recorded in the state; run plan to see what is left.")
@@ -209,3 +234,45 @@ class Progress:
     def close(self) -> None:
         if self.live:
             self._bar.stop()
+
+
+class RefreshProgress:
+    """Reads done / expected on stderr while a plan refreshes (rich), only when stderr is a terminal,
+    as `Progress` does for apply. Fed by `core.progress` listeners: `update(expected, done)`."""
+
+    def __init__(self, stream: IO[str] = sys.stderr) -> None:
+        self.stream = stream
+        self.live = bool(getattr(stream, "isatty", lambda: False)())
+        self._started = self._closed = False
+        self.expected = self.done = 0
+
+    def update(self, expected: int, done: int) -> None:
+        if not self.live or self._closed:
+            return
+        self.expected += expected
+        self.done += done
+        if not self._started:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as Bar
+
+            console = Console(file=self.stream, no_color=bool(os.environ.get("NO_COLOR")))
+            self._bar = Bar(TextColumn("Refreshing"), BarColumn(), MofNCompleteColumn(), TextColumn("reads"),
+                            TimeElapsedColumn(), console=console, transient=True)
+            self._task = self._bar.add_task("refresh", total=self.expected, completed=self.done)
+            self._bar.start()
+            self._started = True
+        self._bar.update(self._task, total=max(self.expected, self.done), completed=self.done)
+
+    def close(self) -> None:
+        """Take the bar away (the refresh is over); later reports are ignored."""
+        self._closed = True
+        if self._started:
+            self._bar.stop()
+            self._started = False
+
+    def __enter__(self) -> RefreshProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

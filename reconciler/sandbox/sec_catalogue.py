@@ -142,11 +142,12 @@ def read(data_dir: Path) -> list[dict[str, Any]]:
 
 
 def import_commands(stations: list[dict[str, Any]], unknown: list[tuple[str, int, int, bool]], bound: set[str],
-                    tail: str = "") -> list[str]:
+                    tail: str = "", state_tail: str = "") -> list[str]:
     """The commands that bind tariffs whose ID the state lacks, (address, connector_id, order_number,
     pending): `reconciler import` when the catalogue shows one tariff there that no other address
     holds; `reconciler state forget-pending` for a pending create that is not there. What a user does
-    by reading the SEC web site, done for the sandbox; an ambiguous match is left to them."""
+    by reading the SEC web site, done for the sandbox; an ambiguous match is left to them. `tail` ends
+    an import command (the configuration directory), `state_tail` a state command (`--config DIR`)."""
     held: dict[tuple[int, int], list[int]] = {}
     for st in stations:
         for evse in st["evses"]:
@@ -160,7 +161,7 @@ def import_commands(stations: list[dict[str, Any]], unknown: list[tuple[str, int
         if len(found) == 1:
             out.append(f"reconciler import {address} {found[0]}{tail}")
         elif not found and pending:
-            out.append(f"reconciler state forget-pending {address}{tail}")
+            out.append(f"reconciler state forget-pending {address}{state_tail or tail}")
         elif not found:
             out.append(f"# {address}: nothing at connector_id {connector_id}, order_number {order}")
         else:

@@ -248,7 +248,7 @@ def test_all_errors_are_collected_and_sorted(tmp_path: Path) -> None:
     })
     assert [(d.file, d.line, d.field) for d in found] == [
         ("a.yaml", 3, "tariffs[0].currency"),
-        ("a.yaml", 9, "stations[0].platforms[0]"),  # siem is declared in b.yaml, which is invalid
+        # (siem is declared in b.yaml, in error: a station naming it is not reported as well)
         ("a.yaml", 25, "stations[0].evses[0].connectors[0].tariffs[0]"),
         ("b.yaml", 6, "platforms.siem.party_id"),
         ("b.yaml", 7, "review.max_deletions"),

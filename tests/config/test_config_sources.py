@@ -137,8 +137,8 @@ def test_unknown_tag_is_an_error() -> None:
 
 
 def test_not_utf8() -> None:
-    _, _, diags = sources.parse(sources.SourceFile(Path("/x/a.yaml"), "a.yaml", b"a: \xff\xfe\n"))
-    assert diags[0].render() == "Error: a.yaml: not UTF-8 text (byte 3)"
+    _, _, diags = sources.parse(sources.SourceFile(Path("/x/a.yaml"), "a.yaml", b"a: 1\nb: \xff\xfe\n"))
+    assert diags[0].render() == "Error: a.yaml:2: not UTF-8 text (byte 9 of the file)\n  Save the file as UTF-8."
 
 
 @pytest.mark.parametrize(("path", "text"), [

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.config import connections, loader, secrets
-from tests.harness import EXAMPLES
+from tests.examples import copy_example
 
 
 def _load(path: Path):  # type: ignore[no-untyped-def]
@@ -22,7 +22,7 @@ def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     monkeypatch.setenv("SIEM_API_KEY", "key-one")
     monkeypatch.setenv("OTHER_KEY", "key-two")
     base, pr = tmp_path / "base", tmp_path / "pr"
-    shutil.copytree(EXAMPLES / "colombia", base, ignore=shutil.ignore_patterns(".reconciler", "reconciler.state*"))
+    copy_example("colombia", base)
     text = (base / "platforms.yaml").read_text().replace(
         "    url: sandbox", "    url: https://siem.example.co/ocpi/2.2.1\n    ca_bundle: certs/ca.pem")
     (base / "platforms.yaml").write_text(text)
@@ -65,6 +65,6 @@ def test_a_certificate_file_changed_in_place_counts(pair: tuple[Path, Path]) -> 
 def test_a_platform_the_base_lacks_or_no_base(pair: tuple[Path, Path], tmp_path: Path) -> None:
     _, pr = pair
     other = tmp_path / "chile"
-    shutil.copytree(EXAMPLES / "chile", other, ignore=shutil.ignore_patterns(".reconciler", "reconciler.state*"))
+    copy_example("chile", other)
     assert connections.changed(_load(pr), _load(other)) == {"siem": "the base branch does not declare this platform"}
     assert connections.changed(_load(pr), None) == {"siem": "the base branch has no configuration here"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.harness import Estate
 
 
@@ -84,3 +86,52 @@ def test_state_commands(applied: Estate) -> None:
     assert rm.exit_code == 0
     missing = applied.run("state", "show", "siem.tariff.night", "--config", applied.config)
     assert missing.exit_code == 1 and "is not in the state" in missing.output
+
+
+def test_a_target_that_matches_nothing_is_an_error_with_a_did_you_mean(estate: Estate) -> None:
+    result = estate.plan("--target", "siem.location.BOG-01")
+    assert result.exit_code == 1
+    assert "Error: --target: --target siem.location.BOG-01 matches nothing in the configuration or the state; " \
+           "did you mean 'siem.location.BOG-001'" in result.output
+    assert "Plan:" not in result.output and "Traceback" not in result.output
+    assert estate.requests() == []  # refused before anything was read
+
+
+def test_a_target_with_no_close_address_says_what_addresses_look_like(estate: Estate) -> None:
+    result = estate.apply("--target", "siem.tariff.zzzzzz-qqqq")
+    assert result.exit_code == 1
+    assert "matches nothing in the configuration or the state" in result.output
+    assert "Addresses look like siem.location.BOG-001" in result.output
+    assert estate.writes() == []
+
+
+def test_a_target_known_only_to_the_state_is_accepted(applied: Estate) -> None:
+    # Removed from the configuration, still in the state: targeting its removal is legitimate.
+    applied.edit("tariffs.yaml", "  - id: ac-nocturna", "  - id: ac-nocturna-2")
+    applied.edit("bogota.yaml", "tariffs: [ac-destino, ac-nocturna]", "tariffs: [ac-destino, ac-nocturna-2]")
+    result = applied.plan("--target", "siem.tariff.ac-nocturna")
+    assert result.exit_code == 0, result.output
+    assert "# siem.tariff.ac-nocturna will be removed (no longer in the configuration)" in result.output
+
+
+def test_a_targeted_plan_says_targeting_is_in_effect(applied: Estate) -> None:
+    applied.edit("bogota.yaml", "max_electric_power: 150000", "max_electric_power: 120000")
+    result = applied.plan("--target", "siem.location.BOG-001")
+    assert result.exit_code == 0, result.output
+    assert "Warning: resource targeting is in effect: this plan may not show every change the configuration " \
+           "asks for" in result.output
+    untargeted = applied.plan()
+    assert "targeting is in effect" not in untargeted.output
+
+
+def test_a_targeted_plan_says_so_in_the_pull_request_comment(applied: Estate, tmp_path: Path) -> None:
+    applied.edit("bogota.yaml", "max_electric_power: 150000", "max_electric_power: 120000")
+    for lang, text in (("en", "resource targeting is in effect (`siem.location.BOG-001`)"),
+                       ("es", "el plan está limitado con --target (`siem.location.BOG-001`)")):
+        comment = tmp_path / f"comment-{lang}.md"
+        result = applied.plan("--target", "siem.location.BOG-001", "--markdown", comment, "--lang", lang)
+        assert result.exit_code == 0, result.output
+        assert text in comment.read_text()
+    plain = tmp_path / "plain.md"
+    assert applied.plan("--markdown", plain).exit_code == 0
+    assert "targeting" not in plain.read_text() and "--target" not in plain.read_text()

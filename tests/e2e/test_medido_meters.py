@@ -37,7 +37,8 @@ def test_a_missing_meter_is_a_manual_action_and_nothing_is_written(medido_applie
     meters = medido_applied.config / "meters.yaml"
     meters.write_text(meters.read_text() + NEW_METER)
     plan = medido_applied.plan("--detailed-exitcode")
-    assert plan.exit_code == 0, plan.output      # nothing to send
+    # Nothing to send, but the platform is not as configured: CI must notice.
+    assert plan.exit_code == 2, plan.output
     assert "Manual actions (only a person can do these; nothing is sent):" in plan.output
     assert "! medido.meter.99: meter number '99' is not registered on ChileMedido for this provider" in plan.output
     assert "Ask the ChileMedido administrator to register meter number '99' with the sensors: " \
@@ -56,7 +57,7 @@ def test_a_meter_number_of_another_provider_is_not_yours(medido: Medido) -> None
     assert medido.apply().exit_code == 0
     medido.run("state", "rm", "medido.meter.29", "--config", medido.config)
     # `import` asks ChileMedido first, and refuses.
-    refused = medido.run("import", "medido.meter.29", "31", "--config", medido.config)
+    refused = medido.run("import", "medido.meter.29", "31", medido.config)
     assert refused.exit_code == 1
     assert "cannot import medido.meter.29: ChileMedido device 31 belongs to another provider" in refused.output
     assert "medido.meter.29" not in medido.state()["resources"]

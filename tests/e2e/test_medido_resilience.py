@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -65,13 +66,17 @@ def test_lost_answer_without_output_api_stops_the_meter_until_the_user_settles_i
     assert "measurements \"29\"" not in plan.output          # held back
     medido.clear_requests()
     assert medido.apply().exit_code == 0 and medido.posts() == []
-    settle = medido.run("medido", "resolve", "medido.measurements.29", "--stored", "--config", medido.config)
+    settle = medido.run("medido", "resolve", "medido.measurements.29", "--stored", medido.config)
     assert settle.exit_code == 0, settle.output
     assert "Recorded: the 96 measurements from 2025-03-24T03:00:00Z to 2025-03-25T02:45:00Z are stored on " \
            "ChileMedido. The next apply continues after them." in settle.output
     assert medido.apply().exit_code == 0
     assert medido.stored(29) == expected()                 # exactly once
-    assert medido.plan("--detailed-exitcode").exit_code == 0
+    # Nothing left to upload; meter "30-off" is not registered, which stays a manual action (exit 2).
+    final = medido.plan("--detailed-exitcode", "--json")
+    assert final.exit_code == 2
+    doc = json.loads(final.output)
+    assert doc["changes"] == [] and [m["address"] for m in doc["manual_actions"]] == ["medido.meter.30-off"]
 
 
 def test_lost_answer_settled_as_not_stored_is_sent_again(medido: Medido) -> None:
@@ -83,7 +88,7 @@ def test_lost_answer_settled_as_not_stored_is_sent_again(medido: Medido) -> None
     lost = next(r for r in medido.requests() if r.get("fault") == "timeout")
     number = lost["body"][0]["deviceNumber"]
     assert medido.stored(int(number)) == []
-    result = medido.run("medido", "resolve", f"medido.measurements.{number}", "--not-stored", "--config",
+    result = medido.run("medido", "resolve", f"medido.measurements.{number}", "--not-stored",
                         medido.config)
     assert "are not stored on ChileMedido. The next apply sends them again." in result.output
     assert medido.apply().exit_code == 0
@@ -150,7 +155,7 @@ def test_killed_while_a_request_is_in_flight_without_output_api_asks_the_user(me
     plan = medido.plan()
     assert f"! medido.measurements.{number}: the answer to an upload of 96 measurements" in plan.output
     assert plan.output.count("the answer to an upload") == 1      # the other meter's request never left
-    assert medido.run("medido", "resolve", f"medido.measurements.{number}", "--stored", "--config",
+    assert medido.run("medido", "resolve", f"medido.measurements.{number}", "--stored",
                       medido.config).exit_code == 0
     assert medido.apply().exit_code == 0
     assert medido.stored(29) == expected() and medido.stored(30) == expected()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import stat
 from pathlib import Path
 
@@ -13,7 +12,8 @@ from click.testing import CliRunner
 from reconciler.cli.main import cli
 from reconciler.core import redact
 from reconciler.sandbox import serve
-from tests.medido_harness import EXAMPLES, ROWS, expected
+from tests.examples import copy_example
+from tests.medido_harness import ROWS, expected
 
 
 def test_plan_and_apply_against_the_served_simulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -23,7 +23,7 @@ def test_plan_and_apply_against_the_served_simulator(tmp_path: Path, monkeypatch
     token_file = data / serve.MEDIDO_TOKEN_FILE
     assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
     config = tmp_path / "config"
-    shutil.copytree(EXAMPLES / "medido", config)
+    copy_example("medido", config)
     with serve.running(serve.root_app(apps)) as url:
         assert httpx.get(url + "/").json()["chilemedido"] == f"{url}/chilemedido/api/v1"
         platforms = (config / "platforms.yaml").read_text()
@@ -36,7 +36,7 @@ def test_plan_and_apply_against_the_served_simulator(tmp_path: Path, monkeypatch
         runner = CliRunner()
         result = runner.invoke(cli, ["apply", str(config), "--auto-approve"], catch_exceptions=False)
         assert result.exit_code == 0, result.output
-        assert "Apply complete: 2 changes applied with 44 requests." in result.output
+        assert "Apply complete: 0 added, 2 changed, 0 removed; 44 requests sent." in result.output
         stats = httpx.get(f"{url}/chilemedido/_sandbox/measurements").json()
         assert stats["29"] == {"stored": ROWS, "duplicates": 0, "first": expected()[0], "last": expected()[-1]}
         assert stats["30"]["stored"] == ROWS and stats["30"]["duplicates"] == 0

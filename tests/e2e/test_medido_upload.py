@@ -60,7 +60,7 @@ def test_plan_json_summarises_the_batches_instead_of_holding_the_rows(medido: Me
 def test_first_apply_uploads_every_row_once_in_the_fewest_requests(medido: Medido) -> None:
     result = medido.apply()
     assert result.exit_code == 0, result.output
-    assert "Apply complete: 2 changes applied with 44 requests." in result.output
+    assert "Apply complete: 0 added, 2 changed, 0 removed; 44 requests sent." in result.output
     for number in ("29", "30"):
         posts = medido.posts(number)
         sent = [ts for p in posts for ts in _stamps(p)]

@@ -52,7 +52,7 @@ def test_import_block_binds_an_existing_location(applied: Estate) -> None:
 
 
 def test_import_command_refuses_a_bound_address(applied: Estate) -> None:
-    result = applied.run("import", "siem.tariff.dc-rapida", "other", "--config", applied.config)
+    result = applied.run("import", "siem.tariff.dc-rapida", "other", applied.config)
     assert result.exit_code == 1
     assert "already bound" in result.output and "reconciler state rm siem.tariff.dc-rapida" in result.output
 

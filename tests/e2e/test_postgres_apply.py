@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ import pytest
 
 from reconciler.sandbox import serve
 from reconciler.state.postgres import PostgresStore
+from tests.examples import copy_example
 from tests.pg import password_of
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -35,8 +35,7 @@ class Team:
     def __init__(self, root: Path, url: str, siem: str, name: str, data: Path) -> None:
         self.root, self.pg_url, self.name, self.data = root, url, name, data
         self.config = root / "config"
-        shutil.copytree(EXAMPLES / "colombia", self.config,
-                        ignore=shutil.ignore_patterns("reconciler.state.json*", ".reconciler"))
+        copy_example("colombia", self.config)
         platforms = self.config / "platforms.yaml"
         platforms.write_text(platforms.read_text().replace("url: sandbox", f"url: {siem}")
                              .replace("    party_id: EVB\n", "    party_id: EVB\n    concurrency: 1\n"))
@@ -304,8 +303,7 @@ def test_state_commands_use_the_postgres_state(team: Team) -> None:
 def test_a_bad_state_block_names_file_line_and_field(tmp_path: Path, block: str, line: int, field: str,
                                                      message: str) -> None:
     config = tmp_path / "config"
-    shutil.copytree(EXAMPLES / "colombia", config, ignore=shutil.ignore_patterns("reconciler.state.json*",
-                                                                                  ".reconciler"))
+    copy_example("colombia", config)
     (config / "state.yaml").write_text(block)
     env = {**os.environ, "SIEM_API_KEY": SECRET, "RECONCILER_STATE_URL": "postgresql://u:pw-9876@127.0.0.1:1/x"}
     env.pop("NOT_SET_ANYWHERE", None)

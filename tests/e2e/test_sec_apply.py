@@ -16,7 +16,7 @@ def by_path(reqs: list[dict[str, Any]]) -> list[tuple[str, str, str | None]]:
 def test_first_apply_binds_patches_under_each_account_and_creates_one_tariff_per_connector(chile: Chile) -> None:
     result = chile.apply()
     assert result.exit_code == 0, result.output
-    assert "Apply complete: 20 changes applied with 26 requests." in result.output
+    assert "Apply complete: 7 added, 13 changed, 0 removed; 26 requests sent." in result.output
     writes = chile.writes()
     # 6 EVSEs: one OPC and one PSE PATCH each; 7 connectors: one OPC PATCH each; 7 connector tariffs.
     assert sorted(by_path(writes)) == sorted(
@@ -162,9 +162,9 @@ def test_an_unbound_evse_is_a_plan_error_naming_the_import_command(chile_applied
     assert "reconciler import sec.connector.CCP-001/CCP-001-3/1 <connector_id>" in plan.output
     assert "concepcion.yaml:" in plan.output
     assert chile_applied.apply().exit_code == 1 and chile_applied.writes() == []
-    assert chile_applied.run("import", "sec.evse.CCP-001/CCP-001-3", "4107", "--config",
+    assert chile_applied.run("import", "sec.evse.CCP-001/CCP-001-3", "4107",
                              chile_applied.config).exit_code == 0
-    assert chile_applied.run("import", "sec.connector.CCP-001/CCP-001-3/1", "7208", "--config",
+    assert chile_applied.run("import", "sec.connector.CCP-001/CCP-001-3/1", "7208",
                              chile_applied.config).exit_code == 0
     result = chile_applied.apply()
     assert result.exit_code == 0, result.output
@@ -200,10 +200,10 @@ def test_a_tariff_created_without_an_id_must_be_imported_before_it_changes(chile
     listed = chile.run("sandbox", "sec-catalogue", chile.config, "--import-commands")
     commands = listed.output.splitlines()
     assert len(commands) == 7
-    assert f"reconciler import {addr} {ids[7203]} --config {chile.config}" in commands
+    assert f"reconciler import {addr} {ids[7203]} {chile.config}" in commands
     for local, cid in (("SCL-001/SCL-001-2/1", 7203), ("SCL-002/SCL-002-1/1", 7204), ("SCL-002/SCL-002-2/1", 7205),
                        ("CCP-001/CCP-001-2/1", 7207)):
-        imported = chile.run("import", f"sec.tariff.cl-ac-destino@{local}", ids[cid], "--config", chile.config)
+        imported = chile.run("import", f"sec.tariff.cl-ac-destino@{local}", ids[cid], chile.config)
         assert imported.exit_code == 0, imported.output
     chile.clear_requests()
     result = chile.apply()

@@ -54,7 +54,8 @@ def test_a_wrong_password_is_one_clear_error_and_one_attempt(chile_applied: Chil
     message = ("SEC refused the sign-in of the OPC account (HTTP 401): wrong RUT or password; check "
                "platforms.sec.opc.username and platforms.sec.opc.password")
     assert result.output.count(message) == 1
-    assert "1 failed, 1 skipped" in result.output
+    assert "Apply incomplete: 0 added, 0 changed, 0 removed; 0 requests sent; 1 change failed, 1 skipped " \
+           "because something it depends on failed." in result.output
     assert [r["status"] for r in chile_applied.requests()] == [401]   # tried once, nothing else sent
     assert "not-the-password" not in result.output
 

@@ -135,7 +135,7 @@ def resolve_pending(root: Path, box: Path) -> None:
         there = [t for t in on_sec if t["connector_id"] == body.get("connector_id")
                  and t["order_number"] == body.get("order_number") and str(t["tariff_id"]) not in bound]
         if there:
-            assert run("import", addr, there[0]["tariff_id"], "--config", root).exit_code == 0
+            assert run("import", addr, there[0]["tariff_id"], root).exit_code == 0
         else:
             assert run("state", "forget-pending", addr, "--config", root).exit_code == 0
 
@@ -202,5 +202,5 @@ def import_unknown_ids(root: Path, box: Path) -> None:
         there = [t for t in on_sec if t["connector_id"] == cid and t["order_number"] == rs.attributes["order_number"]
                  and str(t["tariff_id"]) not in bound]
         assert len(there) == 1, (addr, there)
-        assert run("import", addr, there[0]["tariff_id"], "--config", root).exit_code == 0
+        assert run("import", addr, there[0]["tariff_id"], root).exit_code == 0
         bound.add(str(there[0]["tariff_id"]))

@@ -4,7 +4,6 @@ non-sandbox URL (the path a user takes with the real platform), and the catalogu
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from click.testing import CliRunner
 from reconciler.cli.main import cli
 from reconciler.core import redact
 from reconciler.sandbox import embedded, sec_catalogue, serve
+from tests.examples import copy_example
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -25,7 +25,7 @@ def run(*args: object) -> object:
 def test_the_cli_applies_examples_chile_to_the_served_simulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     redact.clear()
     config = tmp_path / "config"
-    shutil.copytree(EXAMPLES / "chile", config)
+    copy_example("chile", config)
     (opc_rut, opc_pw), (pse_rut, pse_pw) = sec_catalogue.DEMO_ACCOUNTS["opc"], sec_catalogue.DEMO_ACCOUNTS["pse"]
     for name, value in (("SEC_OPC_RUT", opc_rut), ("SEC_OPC_PASSWORD", opc_pw), ("SEC_PSE_RUT", pse_rut),
                         ("SEC_PSE_PASSWORD", pse_pw)):
@@ -37,7 +37,7 @@ def test_the_cli_applies_examples_chile_to_the_served_simulator(tmp_path: Path, 
         (config / "platforms.yaml").write_text(text)
         result = run("apply", config, "--auto-approve")
         assert result.exit_code == 0, result.output
-        assert "Apply complete: 20 changes applied with 26 requests." in result.output
+        assert "Apply complete: 7 added, 13 changed, 0 removed; 26 requests sent." in result.output
         again = run("plan", config, "--detailed-exitcode")
         assert again.exit_code == 0, again.output
     log = [json.loads(line) for line in (data / "sec.requests.jsonl").read_text().splitlines()]

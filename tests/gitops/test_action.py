@@ -6,7 +6,6 @@ state, said in the comment), a refused comment, and the merge flow (apply, state
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,9 +15,10 @@ import pytest
 
 from reconciler.render.markdown import MARKER
 from reconciler.sandbox import serve
+from tests.examples import copy_example
 from tests.gitops.action_runner import Run, run_action
 from tests.gitops.fake_github import FakeGitHub
-from tests.harness import EXAMPLES, SECRET
+from tests.harness import SECRET
 
 TOKEN = "ghs_0123456789abcdef-secret-token"
 PR = {"number": 7, "pull_request": {"number": 7, "head": {"repo": {"full_name": "o/r"}},
@@ -69,7 +69,7 @@ class Repo:
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[Repo]:
     ws, origin = tmp_path / "ws", tmp_path / "origin.git"
-    shutil.copytree(EXAMPLES / "colombia", ws / "config")
+    copy_example("colombia", ws / "config")
     (ws / ".gitignore").write_text(".reconciler/\n*.backup\n")
     git(tmp_path, "init", "--quiet", "--bare", "-b", "main", str(origin))
     git(ws.parent, "init", "--quiet", "-b", "main", str(ws))
@@ -217,7 +217,7 @@ def test_apply_refuses_a_large_price_change_and_sends_nothing(repo: Repo) -> Non
     assert [r["method"] for r in sent if r["method"] != "GET" and not r["path"].endswith("/auth/token")] == []
     allowed = repo.run("push", {}, n=3, **{"apply-args": "--allow-large-price-change"})
     assert allowed.code == 0, allowed.output
-    assert "Apply complete: 1 change applied with 1 request." in allowed.output
+    assert "Apply complete: 0 added, 1 changed, 0 removed; 1 request sent." in allowed.output
 
 
 def test_install_step_builds_a_virtual_environment_from_the_action_path(repo: Repo, tmp_path: Path) -> None:

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
+
+from tests import tools
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / "examples" / "github").glob("*.yml"))
 
 
 def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.skip(f"{name} is not installed (pip install -e '.[dev]' installs it)")
-    return path
+    return tools.require(name)
 
 
 def test_example_workflows_pass_actionlint() -> None:

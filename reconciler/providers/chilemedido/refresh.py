@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from reconciler.config.validation import did_you_mean
+from reconciler.core import progress
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import ManualAction, StateUpdate
 from reconciler.providers import errors
-from reconciler.providers.base import Desired, LiveView
+from reconciler.providers.base import Desired, LiveView, command_line
 from reconciler.providers.chilemedido import scan as scan_mod
 from reconciler.providers.chilemedido import wire
 from reconciler.state.model import ResourceState
@@ -65,7 +66,11 @@ async def read(prov: MedidoProvider, desired: dict[str, Desired], prior: dict[st
     view = _start(prior)
     meters = {a: d for a, d in desired.items() if d.kind == "meter"}
     if meters:
-        names = wire.sensor_dictionary((await prov.client.request("GET", wire.SENSOR_NAMES_PATH)).body)
+        progress.expect(1 + len(meters))  # the sensor names, then each meter
+        try:
+            names = wire.sensor_dictionary((await prov.client.request("GET", wire.SENSOR_NAMES_PATH)).body)
+        finally:
+            progress.done()
         prov.dictionary = set(names)
         view.reads += 1
         _check_names(prov, meters, names, view)
@@ -76,7 +81,11 @@ async def read(prov: MedidoProvider, desired: dict[str, Desired], prior: dict[st
     # The files are read on worker threads so the reads of other platforms go on meanwhile.
     await asyncio.gather(*(asyncio.to_thread(_scan, prov, p, sources[p.address], view) for p in pending))
     if any(p.scan and p.scan.rows and not p.blocked for p in pending):
-        await prov.uploader.measure()   # so the plan can say whether timestamps will be corrected
+        progress.expect(1)
+        try:
+            await prov.uploader.measure()   # so the plan can say whether timestamps will be corrected
+        finally:
+            progress.done()
         view.reads += 1
     return view
 
@@ -152,6 +161,7 @@ async def _read_meter(prov: MedidoProvider, addr: str, d: Desired, rs: ResourceS
         return
     finally:
         view.reads += 1
+        progress.done()
     if device is not None and bound and str(device.get(wire.DEVICE_NUMBER)) != number:
         view.diagnostics.append(Diagnostic.error(
             f"{addr} is bound to ChileMedido id {bound}, whose number is '{device.get(wire.DEVICE_NUMBER)}', not "
@@ -222,7 +232,8 @@ def _wait_for_user(prov: MedidoProvider, pending: Pending, view: LiveView) -> No
         summary=f"the answer to an upload of {unsure['rows']} measurements ({wire.iso(unsure['first'])} to "
                 f"{wire.iso(unsure['last'])}) was lost: they may or may not be stored",
         detail=f"Check on ChileMedido whether meter '{pending.number}' has them, then run one of:\n"
-               f"  reconciler medido resolve {addr} --stored\n  reconciler medido resolve {addr} --not-stored\n"
+               f"  {command_line(prov.root, 'medido', 'resolve', addr, '--stored')}\n"
+               f"  {command_line(prov.root, 'medido', 'resolve', addr, '--not-stored')}\n"
                "(with the platform's output API configured, the plan checks by itself). Its measurements are not "
                "uploaded until then."))
 

@@ -15,7 +15,6 @@ Called by the engine through the `Provider` interface (contracts in `providers.b
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,15 @@ from reconciler.core import redact
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import Action, HttpRequest, ResourceChange, StateUpdate
 from reconciler.providers import errors
-from reconciler.providers.base import Desired, ImportCheck, LiveView, ObjectDiff, Ownership, Provider
+from reconciler.providers.base import (
+    Desired,
+    ImportCheck,
+    LiveView,
+    ObjectDiff,
+    Ownership,
+    Provider,
+    command_line,
+)
 from reconciler.providers.connection import Connector, Endpoint, Network, Service
 from reconciler.providers.http import PlatformClient
 from reconciler.providers.sec import planner, resources, tariffs, wire
@@ -116,10 +123,7 @@ class SecProvider(Provider):
 
     def command(self, *args: str) -> str:
         """A `reconciler ...` command line for the user, pointing at this configuration."""
-        rel = os.path.relpath(self.config_root) if self.config_root is not None else "."
-        if args[:2] == ("sandbox", "sec-catalogue"):
-            return "reconciler sandbox sec-catalogue" + ("" if rel == "." else f" {rel}")
-        return "reconciler " + " ".join(args) + ("" if rel == "." else f" --config {rel}")
+        return command_line(self.config_root, *args)
 
     def plan_changes(self, diffs: list[ObjectDiff], live: LiveView, now: str) -> list[ResourceChange]:
         return planner.plan(self, diffs, live)

@@ -12,6 +12,7 @@ import functools
 from typing import Any
 
 from reconciler.config import models
+from reconciler.core import progress
 from reconciler.core.aio import for_each
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import HttpRequest, ResourceChange
@@ -329,15 +330,22 @@ class SiemProvider(Provider):
 
         async def read_location(addr: str) -> None:
             loc_id = addr.split(".", 2)[2]
-            view.raw[addr] = await self._get(wire.location_path(self.cc, self.pid, loc_id), "id", loc_id)
+            try:
+                view.raw[addr] = await self._get(wire.location_path(self.cc, self.pid, loc_id), "id", loc_id)
+            finally:
+                progress.done()
             settle(addr)
 
         async def read_tariff(addr: str) -> None:
             tid = addr.split(".", 2)[2]
-            view.raw[addr] = await self._get(wire.tariff_path(self.cc, self.pid, tid), "id", tid)
+            try:
+                view.raw[addr] = await self._get(wire.tariff_path(self.cc, self.pid, tid), "id", tid)
+            finally:
+                progress.done()
             settle(addr)
 
         jobs = [(read_location, a) for a in locations] + [(read_tariff, a) for a in tariffs]
+        progress.expect(len(jobs))
         await for_each(jobs, lambda job: job[0](job[1]), self.client.concurrency)
         view.reads = len(locations) + len(tariffs) + self._prefetch_reads
         self._prefetched, self._prefetched_objects, self._prefetch_reads = {}, {}, 0

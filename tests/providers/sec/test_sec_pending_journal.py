@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from reconciler.sandbox.datastore import JournaledStore
 from reconciler.sandbox.faults import FaultController
 from reconciler.sandbox.requestlog import RequestLog
 from reconciler.state.store import StateStore
+from tests.examples import copy_example
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
@@ -36,7 +36,7 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 def test_each_post_finds_its_pending_intent_already_journaled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     redact.clear()
     config = tmp_path / "config"
-    shutil.copytree(EXAMPLES / "chile", config)
+    copy_example("chile", config)
     platforms = config / "platforms.yaml"
     platforms.write_text(platforms.read_text().replace("url: sandbox", "url: http://127.0.0.1:9/sec"))
     for account, var in (("opc", "SEC_OPC"), ("pse", "SEC_PSE")):

@@ -626,3 +626,18 @@ def test_a_post_whose_answer_is_lost_is_outcome_unknown_even_with_no_retries_lef
             assert auth.renewals == 2 and len(srv.requests) == 3
 
     run(go())
+
+
+def test_credentials_in_netrc_are_never_sent(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password netrc-secret-1\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+
+    async def go() -> None:
+        async with Server([answer(b'"ok"')]) as srv:
+            assert (await platform_client(srv).send_raw("GET", "x")).body == "ok"
+            _, headers, _ = parse(srv.requests[0])
+            assert "authorization" not in headers
+
+    run(go())

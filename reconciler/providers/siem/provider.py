@@ -60,6 +60,7 @@ class SiemProvider(Provider):
         self._prefetch_reads = 0
         self._modules: dict[str, str] | None = None
         self._discovery_lock = asyncio.Lock()
+        self._discovery_failed: errors.PlatformError | None = None
         self.limits = wire.SIEM_LIMITS if platform.type == "siem" else wire.OCPI_LIMITS
 
     # --- offline -------------------------------------------------------------------------------
@@ -189,6 +190,7 @@ class SiemProvider(Provider):
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        self._discovery_failed = None   # a later connection discovers afresh
 
     def counters(self) -> dict[str, int]:
         if self._client is None:
@@ -207,8 +209,15 @@ class SiemProvider(Provider):
             return path
         if self._modules is None:
             async with self._discovery_lock:
+                if self._discovery_failed is not None:
+                    # Already retried and failed for another read of this run: not asked again.
+                    raise self._discovery_failed
                 if self._modules is None:
-                    self._modules = await self._discover()
+                    try:
+                        self._modules = await self._discover()
+                    except errors.PlatformError as exc:
+                        self._discovery_failed = exc
+                        raise
         module, _, rest = path.partition("/")
         base = self._modules.get(module)
         return f"{base.rstrip('/')}/{rest}" if base else path

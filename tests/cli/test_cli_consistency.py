@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # --- examples/ as a user leaves it ----------------------------------------------------------------
 def test_copying_an_example_leaves_out_what_a_run_left_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake = tmp_path / "examples"
-    shutil.copytree(examples.EXAMPLES / "colombia", fake / "colombia")
+    examples.copy_example("colombia", fake / "colombia")   # clean, even after the user ran the quick start
     # What the quick start leaves: state, journal, lock, backups and the sandbox's data.
     for name in ("reconciler.state.json", "reconciler.state.json.journal", "reconciler.state.json.lock",
                  "reconciler.state.json.backup"):

@@ -98,14 +98,7 @@ def reference_costs(review: models.Review | None, changes: Sequence[ResourceChan
             if s.tariff is not None and s.tariff.casefold() != tariff_id.casefold():
                 continue
             p = profile(s, now)
-            costs: list[SessionCost | None] = []
-            notes = []
-            for side, attrs in (("before", old), ("after", new)):
-                try:
-                    costs.append(None if attrs is None else session_cost(attrs, p, rules))
-                except model.TariffError as exc:
-                    costs.append(None)
-                    notes.append(f"{side}: cannot be priced ({exc})")
+            costs, notes = _price_before_after(old, new, p, rules)
             currency = (new or old or {}).get("currency")
             out.append(ReferenceCost(session=s.name, tariff=tariff_id, platform=ch.platform, address=ch.address,
                                      currency=str(currency) if currency else None, before=costs[0],
@@ -317,14 +310,7 @@ def typical_costs(ch: ResourceChange, shifts: list[schedule.Shift], old: dict[st
                 shown = int(minutes.to_integral_value(rounding="ROUND_CEILING"))
             parked = max(0, connected - shown)
             p = sessions.Profile(start=start, kwh=kwh, minutes=minutes, parking_minutes=Decimal(parked), power_kw=kw)
-            costs: list[SessionCost | None] = []
-            notes = []
-            for side, attrs in (("before", old), ("after", new)):
-                try:
-                    costs.append(None if attrs is None else session_cost(attrs, p, rules))
-                except model.TariffError as exc:
-                    costs.append(None)
-                    notes.append(f"{side}: cannot be priced ({exc})")
+            costs, notes = _price_before_after(old, new, p, rules)
             label = f"{schedule.EN.days[start.weekday()]} {start:%H:%M}"
             then = f", then {schedule.duration(Decimal(parked * 60))} parked" if parked else ""
             name = (f"typical {kind} session ({schedule.number(kw)} kW, "
@@ -415,3 +401,17 @@ def element_from_json(d: dict[str, Any]) -> model.Element:
              for t, c in zip(d.get("types") or [], d.get("components") or [], strict=False)]
     return model.parse({"elements": [{"price_components": comps,
                                       "restrictions": d.get("restrictions") or None}]}).elements[0]
+
+
+def _price_before_after(old: dict[str, Any] | None, new: dict[str, Any] | None, p: sessions.Profile,
+                        rules: calculator.Rules) -> tuple[list[SessionCost | None], list[str]]:
+    """One session priced on the tariff before and after the change (None where absent or unpriceable)."""
+    costs: list[SessionCost | None] = []
+    notes: list[str] = []
+    for side, attrs in (("before", old), ("after", new)):
+        try:
+            costs.append(None if attrs is None else session_cost(attrs, p, rules))
+        except model.TariffError as exc:
+            costs.append(None)
+            notes.append(f"{side}: cannot be priced ({exc})")
+    return costs, notes

@@ -4,9 +4,9 @@ Consumes the plan as made; never diffs again. Every change whose requests all su
 recorded (through `record`, which journals it durably) as soon as its last answer arrives and
 before anything that depends on it starts, so an interrupted apply loses nothing and re-sends at
 most what was in flight. A failed change skips the changes that depend on it; independent changes
-go on. When a non-idempotent request (one that cannot be repeated or checked, such as SEC's
-POST /tariffs) is about to be written to a connection (`base.WRITE_INTENT`), the change is
-journaled as *pending*; a write whose outcome is unknown stays pending and is never repeated
+go on. When a non-idempotent request (one that cannot be repeated or checked, such as a create on
+a platform that cannot be read back) is about to be written to a connection (`base.WRITE_INTENT`),
+the change is journaled as *pending*; a write whose outcome is unknown stays pending and is never repeated
 blindly, and a definite failure (nothing sent, or a refusal) takes the mark back (`op: restore`).
 Called by the CLI.
 """
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import Plan, ResourceChange, StateUpdate
 from reconciler.providers import errors
-from reconciler.providers.base import WRITE_INTENT, Provider
+from reconciler.providers.base import WRITE_INTENT, ApplyRequest, Provider
 
 Record = Callable[[list[StateUpdate]], None]
 Progress = Callable[[ResourceChange, str], None]
@@ -100,7 +100,7 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
 
         token = WRITE_INTENT.set(journal_intent)
         try:
-            updates = await prov.apply_change(change, planned_at, _now, record)
+            updates = (await prov.apply(ApplyRequest(change, planned_at, _now, record))).state_updates
         except errors.OutcomeUnknown as exc:
             result.pending.append(change.address)
             result.failed.append(Diagnostic.error(

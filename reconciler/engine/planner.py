@@ -22,8 +22,8 @@ from reconciler.plans.model import (
     ResourceChange,
     StateUpdate,
 )
-from reconciler.providers import errors
-from reconciler.providers.base import Desired, LiveView, ObjectDiff, Provider
+from reconciler.providers import base, errors
+from reconciler.providers.base import Desired, ObjectDiff, Provider, ReadRequest, ReadResponse
 from reconciler.state.model import ResourceState, State
 from reconciler.tariffs import lint
 
@@ -57,31 +57,6 @@ def validate(config: models.Config, providers: dict[str, Provider]) -> list[Diag
     if has_errors(diags):
         raise DiagnosticError(diags)
     return diags
-
-
-def _who_uses(config: models.Config, platform: str, planned: list[ResourceChange]) -> None:
-    """Each tariff change lists the connectors of this platform that use the tariff (a SEC tariff
-    belongs to one connector: its address says which)."""
-    users: dict[str, list[str]] | None = None
-    for ch in planned:
-        if ch.kind != "tariff":
-            continue
-        local = ch.address.split(".", 2)[2]
-        tariff_id, _, connector = local.partition("@")
-        if connector:
-            ch.used_by = [f"{platform}.connector.{connector}"]
-            continue
-        if users is None:
-            users = {}
-            for station in config.stations.values():
-                if platform not in station.platforms:
-                    continue
-                for evse in station.evses:
-                    for conn in evse.connectors:
-                        for tid in dict.fromkeys(conn.tariffs):
-                            users.setdefault(tid, []).append(
-                                f"{platform}.connector.{station.id}/{evse.uid}/{conn.id}")
-        ch.used_by = list(users.get(tariff_id, []))
 
 
 def _timestamp(moment: dt.datetime) -> str:
@@ -124,7 +99,7 @@ async def make_plan(req: PlanRequest) -> Plan:
     plan.diagnostics += [d for d in diags if d.severity is not Severity.ERROR]
     imports = {imp.to: imp for imp in req.config.imports}
 
-    async def one(name: str, prov: Provider) -> tuple[str, dict[str, Desired], dict[str, ResourceState], LiveView]:
+    async def one(name: str, prov: Provider) -> tuple[str, dict[str, Desired], dict[str, ResourceState], ReadResponse]:
         desired = prov.desired_for(req.config)
         prior = {a: r for a, r in req.state.resources.items() if a.startswith(name + ".")}
         for addr, imp in imports.items():
@@ -139,13 +114,8 @@ async def make_plan(req: PlanRequest) -> Plan:
                 prior[addr] = ResourceState(address=addr, platform_id=str(imp.id))
                 plan.state_sync.append(StateUpdate(op="put", address=addr, platform_id=str(imp.id)))
         prov.use_watermarks({a: w for a, w in req.state.watermarks.items() if a.startswith(name + ".")})
-        if req.refresh and name not in req.skip_refresh:
-            live = await prov.read(desired, prior)
-        else:
-            live = prov.view_from_state(desired, prior)  # type: ignore[attr-defined]
-            if name in req.skip_refresh:
-                live.note = (f"{req.skip_refresh[name]}, so it was not read and no credential was sent to it; "
-                             "the plan compares the configuration with the state")
+        live = await prov.read(ReadRequest(desired, prior, refresh=req.refresh and name not in req.skip_refresh,
+                                           skip_reason=req.skip_refresh.get(name)))
         return name, desired, prior, live
 
     try:
@@ -166,18 +136,14 @@ async def make_plan(req: PlanRequest) -> Plan:
                                               note=live.note))
         plan.diagnostics += live.diagnostics
         plan.manual_actions += live.manual_actions
-        seen_diags, seen_manual = len(live.diagnostics), len(live.manual_actions)
+        refused = prov.unplannable(desired, prior)
+        plan.diagnostics += refused.values()
         diffs: list[ObjectDiff] = []
         for addr in dict.fromkeys([*desired, *prior]):
+            if addr in refused:
+                continue
             kind = addr.split(".", 2)[1]
             d, p = desired.get(addr), prior.get(addr)
-            if d is not None and p is not None and p.status == "removed":
-                plan.diagnostics.append(Diagnostic.error(
-                    f"{addr} was removed earlier and OCPI forbids reusing an EVSE uid",
-                    address=addr, file=(d.source or "").rsplit(":", 1)[0] or None,
-                    detail="Give this EVSE a new uid. If the removal never reached the platform, drop the "
-                           f"tombstone with: reconciler state rm {addr}"))
-                continue
             diff = differ.diff_object(addr, kind, d, p, live.objects.get(addr), own=prov.ownership(kind),
                                       normalise=prov.normalise, drift_out=plan.drift)
             diffs.append(diff)
@@ -190,14 +156,16 @@ async def make_plan(req: PlanRequest) -> Plan:
                     attributes=d.attrs,
                     prevent_destroy=d.prevent_destroy,
                     status="removed" if p is not None and p.status == "removed" else "applied"))
-        planned = prov.plan_changes(diffs, live, now)
-        _who_uses(req.config, name, planned)
-        plan.changes += planned
-        plan.reference_costs += review.price_sessions(req.config, prov, planned, desired, prior, live, req.now)
+        planned = prov.plan(base.PlanRequest(diffs, live, now, req.config, desired, prior))
+        prov.tariff_users(req.config, planned.changes)
+        plan.changes += planned.changes
+        plan.reference_costs += review.price_sessions(req.config, prov, planned.changes, desired, prior, live,
+                                                      req.now)
         # Planning may find more (an object to bind first, a field the platform cannot clear).
-        plan.diagnostics += live.diagnostics[seen_diags:]
-        plan.manual_actions += live.manual_actions[seen_manual:]
+        plan.diagnostics += planned.diagnostics
+        plan.manual_actions += planned.manual_actions
         plan.state_sync += live.state_sync
+        plan.state_sync += planned.state_sync
         _prevent_destroy(plan, desired, prior)
 
     if req.targets:
@@ -216,7 +184,7 @@ MASS_ABSENCE_MIN = 5
 """More than this many applied objects read as absent (and more than half of them) stops the plan."""
 
 
-def mass_absence(platform: str, prior: dict[str, ResourceState], live: LiveView) -> Diagnostic | None:
+def mass_absence(platform: str, prior: dict[str, ResourceState], live: ReadResponse) -> Diagnostic | None:
     """An error when a refresh read most of what the state says was applied as absent.
 
     Objects vanishing by the hundred is what a wrong URL, wrong credentials or the wrong

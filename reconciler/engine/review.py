@@ -20,7 +20,7 @@ from typing import Any
 from reconciler.config import models
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import Action, Plan, Policy, ReferenceCost, ResourceChange, TariffReview
-from reconciler.providers.base import Desired, LiveView, Provider
+from reconciler.providers.base import Desired, Provider, ReadResponse
 from reconciler.state.model import ResourceState
 from reconciler.tariffs import calculator
 from reconciler.tariffs import review as tariff_review
@@ -29,7 +29,7 @@ ALLOW_FLAG = "--allow-large-price-change"
 
 
 def price_sessions(config: models.Config, prov: Provider, planned: Sequence[ResourceChange],
-                   desired: dict[str, Desired], prior: dict[str, ResourceState], live: LiveView,
+                   desired: dict[str, Desired], prior: dict[str, ResourceState], live: ReadResponse,
                    now: dt.datetime) -> list[ReferenceCost]:
     def before(address: str) -> dict[str, Any] | None:
         attrs = live.objects.get(address)
@@ -44,7 +44,7 @@ def price_sessions(config: models.Config, prov: Provider, planned: Sequence[Reso
     out = tariff_review.reference_costs(config.review, planned, before, after, now)
     rules = calculator.REFERENCE if config.review is not None and config.review.pricing_rules == "reference" \
         else calculator.OCPI_TEXT
-    include_vat = bool(getattr(prov.platform, "prices_include_vat", False))   # SEC: prices as it shows them
+    include_vat = bool(getattr(prov.platform, "prices_include_vat", False))   # prices as the platform shows them
     users: dict[str, tuple[list[str], int]] | None = None
     reviews: dict[str, tuple[TariffReview, list[Any]]] = {}
     typical_done: set[tuple[str, str]] = set()
@@ -57,8 +57,9 @@ def price_sessions(config: models.Config, prov: Provider, planned: Sequence[Reso
             continue
         if users is None:
             users = tariff_review.tariff_users(config)
-        tariff_id = ch.address.split(".", 2)[2].split("@", 1)[0]
-        # A tariff sent once per connector (SEC) is one tariff: evaluated, and its typical sessions priced, once.
+        tariff_id = prov.tariff_id(ch.address)
+        # A tariff sent once per connector (on some platforms) is one tariff: evaluated, and its typical
+        # sessions priced, once.
         key = json.dumps([old, new], sort_keys=True, default=str)
         if key not in reviews:
             reviews[key] = tariff_review.tariff_review(old, new, now.date())

@@ -1,15 +1,15 @@
 """The provider interface every platform implements, and the data it exchanges with the engine.
 
-A provider turns the platform-neutral config into addressed resources (`desired`), reads what the
-platform holds (`read`), turns the engine's field diffs into the fewest requests the platform allows
-(`plan_changes`) and sends them (`apply_change`). Contracts, as callers may rely on them:
+A provider turns the platform-neutral config into addressed resources (`desired`), and then takes a
+request and returns a response at each step, as Terraform's provider protocol does: `read(ReadRequest)
+-> ReadResponse` (what the platform holds), `plan(PlanRequest) -> PlanResponse` (the engine's field
+diffs turned into the fewest requests the platform allows) and `apply(ApplyRequest) -> ApplyResponse`
+(those requests sent). Each method's docstring states its failure contract. In short:
 
-- `read` never writes. A resource it cannot read is reported in `LiveView.not_refreshed`.
-- `apply_change` either completes every request of the change and returns the state updates to
-  record, or raises: a raised `errors.PlatformError` means the change did not (fully) happen, except
-  `errors.OutcomeUnknown`, which means the platform may hold the result; the executor then records
-  the change as pending and never repeats it blindly.
-- No method prints; diagnostics are returned as values.
+- `read` never writes; `plan` does no I/O and leaves the `ReadResponse` it is given as it was.
+- `apply` raising `errors.PlatformError` means the change did not (fully) happen, except
+  `errors.OutcomeUnknown`, which means the platform may hold the result.
+- No method prints; diagnostics are returned as values, in the responses.
 - A provider reaches its platform only through the `connection.Connector` the registry gave its
   constructor (`connector=`; the network when none is given).
 """
@@ -81,9 +81,26 @@ class Desired:
         return f"{ref.file}:{ref.line}" if ref.line else ref.file
 
 
+@dataclass(frozen=True)
+class ReadRequest:
+    """What `Provider.read` is asked: the resources the configuration declares and the state holds.
+
+    With `refresh` off the platform is not contacted: the last applied state stands in for live
+    (`--no-refresh`, or a platform whose connection settings are not trusted: `skip_reason` says why).
+    """
+
+    desired: dict[str, Desired]
+    prior: dict[str, ResourceState]
+    refresh: bool = True
+    skip_reason: str | None = None
+
+
 @dataclass
-class LiveView:
-    """What a refresh found: address -> live owned-shape attributes (None = absent on the platform)."""
+class ReadResponse:
+    """What a read found: address -> live owned-shape attributes (None = absent on the platform).
+
+    Built by the provider's `read`; nothing after it (planning, review) changes it.
+    """
 
     objects: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)        # provider-private full objects (for PUT bodies)
@@ -103,7 +120,7 @@ class LiveView:
     platform_ids: dict[str, str] = field(default_factory=dict)
 
     def raw_object(self, address: str) -> Any:
-        """The provider-private full object at `address`, or None."""
+        """The provider-private full object at `address`, or None (`raw_loader` runs on first use)."""
         if self.raw_loader is not None:
             self.raw.update(self.raw_loader())
             self.raw_loader = None
@@ -135,6 +152,49 @@ class ObjectDiff:
     @property
     def needs_clear(self) -> bool:
         return any(f.op == "clear" for f in self.fields)
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What `Provider.plan` is asked: the engine's verdict on each address, the read it was made
+    from (not to be changed), the planner's clock (`last_updated` of what is sent) and the inputs."""
+
+    diffs: list[ObjectDiff]
+    live: ReadResponse
+    now: str
+    config: models.Config
+    desired: dict[str, Desired]
+    prior: dict[str, ResourceState]
+
+
+@dataclass(frozen=True)
+class PlanResponse:
+    """The changes a provider planned, in a valid order, and what it found while planning (an object
+    to bind first, a field the platform cannot clear)."""
+
+    changes: list[ResourceChange]
+    diagnostics: tuple[Diagnostic, ...] = ()
+    manual_actions: tuple[ManualAction, ...] = ()
+    state_sync: tuple[StateUpdate, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    """One planned change to send. `planned_at` is the plan's clock (each `last_updated` equal to it
+    moves to `now()` when sent); `record` journals state updates at once, for a change that must
+    record progress between its own requests (a measurement watermark after each accepted batch)."""
+
+    change: ResourceChange
+    planned_at: str
+    now: Callable[[], str]
+    record: Callable[[list[StateUpdate]], None]
+
+
+@dataclass(frozen=True)
+class ApplyResponse:
+    """The state updates to record for a change whose every request succeeded."""
+
+    state_updates: list[StateUpdate]
 
 
 Normaliser = Callable[[str, str, Any], Any]
@@ -186,32 +246,87 @@ class Provider(abc.ABC):
         return value
 
     # --- network -------------------------------------------------------------------------------
+    async def read(self, req: ReadRequest) -> ReadResponse:
+        """What the platform holds of `req.desired` and `req.prior`. Never writes.
+
+        A resource the platform cannot be asked about (an unreadable object, a platform that cannot
+        be read at all, `refresh` off) comes back in `not_refreshed`, its last applied state
+        standing in for live. Raising `errors.PlatformError` means nothing could be read (the
+        platform refused the credentials, or did not answer): the plan stops there.
+        """
+        if req.refresh:
+            return await self._read_platform(req.desired, req.prior)
+        live = self._read_state(req.desired, req.prior)
+        if req.skip_reason is not None:
+            live.note = (f"{req.skip_reason}, so it was not read and no credential was sent to it; "
+                         "the plan compares the configuration with the state")
+        return live
+
     @abc.abstractmethod
-    async def read(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView: ...
+    async def _read_platform(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> ReadResponse:
+        """`read` with a refresh."""
+
+    @abc.abstractmethod
+    def _read_state(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> ReadResponse:
+        """`read` without one: the last applied state stands in for live; sends nothing."""
 
     async def prefetch(self, prior: dict[str, ResourceState]) -> None:
         """Start reading what the state says exists, before the configuration is loaded; `read`
         then reuses what was fetched. Optional: the default does nothing. Must never write."""
         return None
 
+    def unplannable(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> dict[str, Diagnostic]:
+        """Addresses the platform refuses to plan at all, with the error that says why; the engine
+        leaves them out of the diff. No I/O. The default: none."""
+        return {}
+
     @abc.abstractmethod
-    def plan_changes(self, diffs: list[ObjectDiff], live: LiveView, now: str) -> list[ResourceChange]:
-        """Turn object diffs into resource changes carrying the exact requests, in a valid order."""
+    def plan(self, req: PlanRequest) -> PlanResponse:
+        """Turn object diffs into resource changes carrying the exact requests, in a valid order.
+
+        Does no I/O and never changes `req.live` (a plan made twice from one read is the same
+        plan). What cannot be planned is reported as an error diagnostic, not raised.
+        """
 
     @abc.abstractmethod
     async def send(self, request: HttpRequest) -> Any:
         """Send one planned request; returns the parsed response body."""
 
-    async def apply_change(self, change: ResourceChange, planned_at: str, now: Callable[[], str],
-                           record: Callable[[list[StateUpdate]], None]) -> list[StateUpdate]:
-        """Send every request of `change` in order; return the state updates to record.
+    async def apply(self, req: ApplyRequest) -> ApplyResponse:
+        """Send every request of `req.change` in order; return the state updates to record.
 
-        `record` journals updates at once, for a change that must record progress between its own
-        requests (e.g. a measurement watermark after each accepted batch).
+        Returning means every request succeeded. Raising `errors.OutcomeUnknown` means the platform
+        may hold the result (a write whose answer was lost): the executor records the change as
+        pending and never repeats it blindly. Raising any other `errors.PlatformError` means the
+        change did not happen, or only as far as `req.record` already journaled (nothing else of it
+        is recorded; the next plan shows the rest again).
         """
-        for req in change.requests:
-            await self.send(stamp(req, planned_at, now()))
-        return list(change.state_updates)
+        for request in req.change.requests:
+            await self.send(stamp(request, req.planned_at, req.now()))
+        return ApplyResponse(list(req.change.state_updates))
+
+    def tariff_id(self, address: str) -> str:
+        """The configuration's id of the tariff at `address`. The default: the address's local id."""
+        return address.split(".", 2)[2]
+
+    def tariff_users(self, config: models.Config, changes: list[ResourceChange]) -> None:
+        """Set `used_by` of each tariff change: the connectors of this platform whose configuration
+        lists the tariff. Providers whose tariff addresses name their connector override it."""
+        users: dict[str, list[str]] | None = None
+        for ch in changes:
+            if ch.kind != "tariff":
+                continue
+            if users is None:
+                users = {}
+                for station in config.stations.values():
+                    if self.name not in station.platforms:
+                        continue
+                    for evse in station.evses:
+                        for conn in evse.connectors:
+                            for tid in dict.fromkeys(conn.tariffs):
+                                users.setdefault(tid, []).append(
+                                    f"{self.name}.connector.{station.id}/{evse.uid}/{conn.id}")
+            ch.used_by = list(users.get(self.tariff_id(ch.address), []))
 
     async def check_import(self, address: str, platform_id: str) -> ImportCheck:
         """Whether `platform_id` exists where the platform can read it, before `import` binds it

@@ -17,7 +17,7 @@ import pytest
 
 from reconciler.engine import executor
 from reconciler.plans.model import Action, HttpRequest, Plan, ResourceChange, StateUpdate
-from reconciler.providers.base import Provider
+from reconciler.providers.base import PlanRequest, PlanResponse, Provider
 from reconciler.providers.http import PlatformClient
 
 
@@ -39,11 +39,14 @@ class PostingProvider(Provider):
     def ownership(self, kind: str) -> Any:
         raise NotImplementedError
 
-    async def read(self, desired: Any, prior: Any) -> Any:
+    async def _read_platform(self, desired: Any, prior: Any) -> Any:
         raise NotImplementedError
 
-    def plan_changes(self, diffs: Any, live: Any, now: str) -> list[ResourceChange]:
-        return []
+    def _read_state(self, desired: Any, prior: Any) -> Any:
+        raise NotImplementedError
+
+    def plan(self, req: PlanRequest) -> PlanResponse:
+        return PlanResponse([])
 
     async def send(self, request: HttpRequest) -> Any:
         return (await self.client.request(request.method, request.path, json_body=request.body,

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from reconciler.cli.runtime import EmbeddedSandbox
 from reconciler.config import models
 from reconciler.providers import errors, registry
+from reconciler.providers.base import ReadRequest
 from reconciler.providers.connection import Endpoint, Network, Service
 from reconciler.sandbox import embedded
 from reconciler.sandbox.chilemedido import DEMO_CONSUMER_TOKEN
@@ -66,7 +67,7 @@ def test_the_siem_provider_asks_its_connector_and_signs_in_with_the_demo_key(box
     prov = registry.build(siem(), connector=connector)
 
     async def read() -> None:
-        view = await prov.read({}, {})
+        view = await prov.read(ReadRequest({}, {}))
         assert view.objects == {}
         # One real round trip through the endpoint the connector returned.
         await prov.client.request("GET", "locations/CO/ABC/NOPE")

@@ -18,7 +18,7 @@ import zoneinfo
 from typing import TYPE_CHECKING, Any
 
 from reconciler.plans.model import Action, FieldChange, HttpRequest, ResourceChange, StateUpdate
-from reconciler.providers.base import LiveView, ObjectDiff
+from reconciler.providers.base import ObjectDiff, ReadResponse
 from reconciler.providers.chilemedido import batching, wire
 from reconciler.providers.chilemedido.refresh import Pending
 
@@ -42,7 +42,7 @@ def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
-def plan(prov: MedidoProvider, diffs: list[ObjectDiff], live: LiveView) -> list[ResourceChange]:
+def plan(prov: MedidoProvider, diffs: list[ObjectDiff], live: ReadResponse) -> list[ResourceChange]:
     out: list[ResourceChange] = []
     for d in diffs:
         if d.status == "forget":

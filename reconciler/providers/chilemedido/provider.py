@@ -18,9 +18,19 @@ from typing import Any
 from reconciler.config import models
 from reconciler.config.validation import did_you_mean
 from reconciler.core.diagnostics import Diagnostic
-from reconciler.plans.model import HttpRequest, ResourceChange, StateUpdate
+from reconciler.plans.model import HttpRequest
 from reconciler.providers import errors
-from reconciler.providers.base import Desired, ImportCheck, LiveView, ObjectDiff, Ownership, Provider
+from reconciler.providers.base import (
+    ApplyRequest,
+    ApplyResponse,
+    Desired,
+    ImportCheck,
+    Ownership,
+    PlanRequest,
+    PlanResponse,
+    Provider,
+    ReadResponse,
+)
 from reconciler.providers.chilemedido import auth, planning, refresh, wire
 from reconciler.providers.chilemedido.upload import Uploader
 from reconciler.providers.connection import Connector, Network, Service
@@ -209,30 +219,31 @@ class MedidoProvider(Provider):
     def use_watermarks(self, watermarks: dict[str, Watermark]) -> None:
         self.watermarks = dict(watermarks)
 
-    async def read(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
+    async def _read_platform(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> ReadResponse:
         self.blocked = {}
         return await refresh.read(self, desired, prior)
 
-    def view_from_state(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
+    def _read_state(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> ReadResponse:
         """`--no-refresh`: meters as the state recorded them; the measurement files are still read."""
         self.blocked = {}
         return refresh.offline(self, desired, prior)
 
-    def plan_changes(self, diffs: list[ObjectDiff], live: LiveView, now: str) -> list[ResourceChange]:
-        return planning.plan(self, diffs, live)
+    def plan(self, req: PlanRequest) -> PlanResponse:
+        return PlanResponse(planning.plan(self, req.diffs, req.live))
 
     async def send(self, request: HttpRequest) -> Any:
         resp = await self.client.request(request.method, request.path, json_body=request.body,
                                          idempotent=request.idempotent)
         return resp.body
 
-    async def apply_change(self, change: ResourceChange, planned_at: str, now: Any, record: Any) -> list[StateUpdate]:
+    async def apply(self, req: ApplyRequest) -> ApplyResponse:
+        change = req.change
         if change.kind == "measurements" and change.requests:
-            await self.uploader.run(change, record)
+            await self.uploader.run(change, req.record)
             # Each accepted request already moved the watermark; what is left is the entry itself
             # (which also replaces the executor's pending mark of this change).
-            return [u for u in change.state_updates if u.op == "put"]
-        return list(change.state_updates)   # meters never carry requests: nothing to send
+            return ApplyResponse([u for u in change.state_updates if u.op == "put"])
+        return ApplyResponse(list(change.state_updates))   # meters never carry requests: nothing to send
 
     async def check_import(self, address: str, platform_id: str) -> ImportCheck:
         """`GET /devices/{id}`: the device must exist for this provider and carry the meter's number."""

@@ -24,7 +24,7 @@ from reconciler.core import progress
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import ManualAction, StateUpdate
 from reconciler.providers import errors
-from reconciler.providers.base import Desired, LiveView, command_line
+from reconciler.providers.base import Desired, ReadResponse, command_line
 from reconciler.providers.chilemedido import scan as scan_mod
 from reconciler.providers.chilemedido import wire
 from reconciler.state.model import ResourceState
@@ -55,14 +55,14 @@ def _measure_addr(prov: MedidoProvider, number: str) -> str:
     return f"{prov.name}.measurements.{number}"
 
 
-def _start(prior: dict[str, ResourceState]) -> LiveView:
-    view = LiveView()
+def _start(prior: dict[str, ResourceState]) -> ReadResponse:
+    view = ReadResponse()
     for addr in prior:
         view.objects.setdefault(addr, None)   # gone from the configuration: forgotten, never deleted
     return view
 
 
-async def read(prov: MedidoProvider, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
+async def read(prov: MedidoProvider, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> ReadResponse:
     view = _start(prior)
     meters = {a: d for a, d in desired.items() if d.kind == "meter"}
     if meters:
@@ -90,7 +90,7 @@ async def read(prov: MedidoProvider, desired: dict[str, Desired], prior: dict[st
     return view
 
 
-def offline(prov: MedidoProvider, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
+def offline(prov: MedidoProvider, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> ReadResponse:
     """`--no-refresh`: meters as the state recorded them (nothing is read from ChileMedido)."""
     view = _start(prior)
     view.note = "meters are taken from the state (the measurement files are read)"
@@ -113,7 +113,7 @@ def offline(prov: MedidoProvider, desired: dict[str, Desired], prior: dict[str, 
     return view
 
 
-def _check_names(prov: MedidoProvider, meters: dict[str, Desired], names: list[str], view: LiveView) -> None:
+def _check_names(prov: MedidoProvider, meters: dict[str, Desired], names: list[str], view: ReadResponse) -> None:
     known = set(names)
     for d in meters.values():
         for i, sensor in enumerate(d.origin.sensors):
@@ -146,7 +146,7 @@ async def get_device(prov: MedidoProvider, device_id: str) -> dict[str, Any] | N
     return await _get(prov, wire.device_by_id_path(device_id))
 
 
-async def _read_meter(prov: MedidoProvider, addr: str, d: Desired, rs: ResourceState | None, view: LiveView) -> None:
+async def _read_meter(prov: MedidoProvider, addr: str, d: Desired, rs: ResourceState | None, view: ReadResponse) -> None:
     number = d.meta["number"]
     bound = rs.platform_id if rs is not None and rs.platform_id and rs.status == "applied" else None
     m_addr = _measure_addr(prov, number)
@@ -196,7 +196,7 @@ async def _read_meter(prov: MedidoProvider, addr: str, d: Desired, rs: ResourceS
         prov.blocked[m_addr] = f"sensors not enabled on meter '{number}': {', '.join(missing)}"
 
 
-def _pending(prov: MedidoProvider, addr: str, d: Desired, view: LiveView) -> Pending:
+def _pending(prov: MedidoProvider, addr: str, d: Desired, view: ReadResponse) -> Pending:
     """Where the meter's upload stands: its watermark, and whether something holds it back."""
     number = d.meta["number"]
     wm = prov.watermarks.get(addr)
@@ -206,7 +206,7 @@ def _pending(prov: MedidoProvider, addr: str, d: Desired, view: LiveView) -> Pen
                    uncertain=wm.in_flight if wm is not None else None)
 
 
-async def _settle(prov: MedidoProvider, pending: Pending, view: LiveView) -> Pending:
+async def _settle(prov: MedidoProvider, pending: Pending, view: ReadResponse) -> Pending:
     """Settle a request whose answer was lost, through the output API when there is one."""
     unsure = pending.uncertain
     if not unsure or pending.blocked is not None:
@@ -223,7 +223,7 @@ async def _settle(prov: MedidoProvider, pending: Pending, view: LiveView) -> Pen
     return pending
 
 
-def _wait_for_user(prov: MedidoProvider, pending: Pending, view: LiveView) -> None:
+def _wait_for_user(prov: MedidoProvider, pending: Pending, view: ReadResponse) -> None:
     unsure, addr = pending.uncertain, pending.address
     assert unsure is not None
     pending.blocked = "the outcome of an earlier request is unknown"
@@ -238,7 +238,7 @@ def _wait_for_user(prov: MedidoProvider, pending: Pending, view: LiveView) -> No
                "uploaded until then."))
 
 
-def _scan(prov: MedidoProvider, pending: Pending, d: Desired, view: LiveView) -> None:
+def _scan(prov: MedidoProvider, pending: Pending, d: Desired, view: ReadResponse) -> None:
     spec = d.meta["spec"]
     pending.scan = scan_mod.scan(spec, prov.root, pending.address, pending.after)
     view.diagnostics.extend(pending.scan.errors)

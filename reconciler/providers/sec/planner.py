@@ -37,7 +37,7 @@ from reconciler.plans.model import (
     StateUpdate,
     VatRounding,
 )
-from reconciler.providers.base import LiveView, ObjectDiff
+from reconciler.providers.base import ObjectDiff, PlanResponse, ReadResponse
 from reconciler.providers.display import field_changes, pct, price
 from reconciler.providers.sec import resources, tariffs, wire
 
@@ -52,10 +52,12 @@ _WHAT = {"evse": "EVSE", "connector": "connector"}
 
 
 class _Planner:
-    def __init__(self, prov: SecProvider, diffs: list[ObjectDiff], live: LiveView) -> None:
+    def __init__(self, prov: SecProvider, diffs: list[ObjectDiff], live: ReadResponse) -> None:
         self.prov = prov
         self.live = live
         self.changes: list[ResourceChange] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.manual_actions: list[ManualAction] = []
         self.connector_ids = {d.address: d.prior.platform_id for d in diffs
                               if d.kind == "connector" and d.prior is not None and d.prior.platform_id}
 
@@ -63,14 +65,14 @@ class _Planner:
     def error(self, d: ObjectDiff, summary: str, detail: str = "") -> None:
         origin = d.desired.origin if d.desired is not None else None
         ref = origin.source() if origin is not None and hasattr(origin, "source") else None
-        self.live.diagnostics.append(Diagnostic.error(
+        self.diagnostics.append(Diagnostic.error(
             f"{d.address}: {summary}", detail=detail, address=None,
             file=(ref.file or None) if ref else None, line=ref.line if ref else None,
             field=(ref.path or None) if ref else None))
 
     def manual(self, address: str, summary: str, detail: str) -> None:
-        self.live.manual_actions.append(ManualAction(address=address, platform=self.prov.name, summary=summary,
-                                                     detail=detail))
+        self.manual_actions.append(ManualAction(address=address, platform=self.prov.name, summary=summary,
+                                                detail=detail))
 
     def change(self, d: ObjectDiff, action: Action, requests: list[HttpRequest], state: list[StateUpdate],
                notes: list[str] | None = None, reason: str | None = None) -> ResourceChange:
@@ -328,7 +330,7 @@ def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
-def plan(prov: SecProvider, diffs: list[ObjectDiff], live: LiveView) -> list[ResourceChange]:
+def plan(prov: SecProvider, diffs: list[ObjectDiff], live: ReadResponse) -> PlanResponse:
     p = _Planner(prov, diffs, live)
     for d in diffs:
         if d.kind in _WHAT:
@@ -337,4 +339,4 @@ def plan(prov: SecProvider, diffs: list[ObjectDiff], live: LiveView) -> list[Res
         if d.kind == "tariff":
             p.tariff(d)
     p.order()
-    return p.changes
+    return PlanResponse(p.changes, diagnostics=tuple(p.diagnostics), manual_actions=tuple(p.manual_actions))

@@ -15,7 +15,6 @@ Called by the engine through the `Provider` interface (contracts in `providers.b
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,15 @@ from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import Action, HttpRequest, ResourceChange, StateUpdate
 from reconciler.providers import errors
 from reconciler.providers.base import (
+    ApplyRequest,
+    ApplyResponse,
     Desired,
     ImportCheck,
-    LiveView,
-    ObjectDiff,
     Ownership,
+    PlanRequest,
+    PlanResponse,
     Provider,
+    ReadResponse,
     command_line,
 )
 from reconciler.providers.connection import Connector, Endpoint, Network, Service
@@ -91,14 +93,14 @@ class SecProvider(Provider):
         return resources.desired(self.name, self.sec, config)
 
     # --- "reading": the state is the only record -----------------------------------------------
-    async def read(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
-        return self.view_from_state(desired, prior)
+    async def _read_platform(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> ReadResponse:
+        return self._read_state(desired, prior)
 
-    def view_from_state(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
+    def _read_state(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> ReadResponse:
         note = NOT_REFRESHED
         if resources.tariffs_in(desired) and self.sec.prices_include_vat is not None:
             note += "; " + tariffs.vat_note(self.sec)
-        view = LiveView(note=note)
+        view = ReadResponse(note=note)
         unknown = []
         for addr in dict.fromkeys([*desired, *prior]):
             rs = prior.get(addr)
@@ -125,8 +127,22 @@ class SecProvider(Provider):
         """A `reconciler ...` command line for the user, pointing at this configuration."""
         return command_line(self.config_root, *args)
 
-    def plan_changes(self, diffs: list[ObjectDiff], live: LiveView, now: str) -> list[ResourceChange]:
-        return planner.plan(self, diffs, live)
+    def plan(self, req: PlanRequest) -> PlanResponse:
+        return planner.plan(self, req.diffs, req.live)
+
+    def tariff_id(self, address: str) -> str:
+        return address.split(".", 2)[2].partition("@")[0]
+
+    def tariff_users(self, config: models.Config, changes: list[ResourceChange]) -> None:
+        """A SEC tariff belongs to one connector, which its address names (`tariff@connector`)."""
+        unnamed = []
+        for ch in changes:
+            connector = ch.address.split(".", 2)[2].partition("@")[2] if ch.kind == "tariff" else ""
+            if connector:
+                ch.used_by = [f"{self.name}.connector.{connector}"]
+            else:
+                unnamed.append(ch)
+        super().tariff_users(config, unnamed)
 
     # --- network -------------------------------------------------------------------------------
     def _endpoint(self, account: str) -> tuple[Endpoint, str, str]:
@@ -187,26 +203,26 @@ class SecProvider(Provider):
                                           request_id=resp.request_id)
         return resp.body
 
-    async def apply_change(self, change: ResourceChange, planned_at: str, now: Callable[[], str],
-                           record: Callable[[list[StateUpdate]], None]) -> list[StateUpdate]:
+    async def apply(self, req: ApplyRequest) -> ApplyResponse:
         """Send the change's requests in order. A replacement records, once its DELETE succeeded,
         that the old tariff is gone and only the create is pending; a create takes the tariff_id
         from the answer when SEC gives one (else the state says the ID is unknown)."""
+        change, record = req.change, req.record
         updates = list(change.state_updates)
         done: set[str] = set()
-        for i, req in enumerate(change.requests):
+        for i, request in enumerate(change.requests):
             try:
-                body = await self.send(req)
+                body = await self.send(request)
             except errors.PlatformError as exc:
-                if req.method == "DELETE" and _maybe_processed(exc):
+                if request.method == "DELETE" and _maybe_processed(exc):
                     # SEC may or may not have deleted the tariff, and cannot be asked. Keep the entry
                     # (a pending create is taken back: nothing was created) but taint it, so the next
                     # apply deletes it again (an answer 404 means gone) before anything else.
                     record([StateUpdate(op="restore", address=change.address, meta={planner.TAINTED: (
-                        f"the DELETE of tariff_id {req.body.get(wire.TARIFF_ID) if isinstance(req.body, dict) else '?'}"
+                        f"the DELETE of tariff_id {request.body.get(wire.TARIFF_ID) if isinstance(request.body, dict) else '?'}"
                         f" got no reliable answer ({exc.message}); SEC may or may not still hold it")})])
                 raise
-            if req.method == "DELETE" and change.action is Action.REPLACE:
+            if request.method == "DELETE" and change.action is Action.REPLACE:
                 own = next(u for u in updates if u.address == change.address)
                 post = next(r for r in change.requests if r.method == "POST")
                 record([StateUpdate(op="remove", address=change.address),
@@ -214,18 +230,18 @@ class SecProvider(Provider):
                                     prevent_destroy=own.prevent_destroy, meta=own.meta,
                                     pending={"operation": "create", "request": {
                                         "method": post.method, "path": post.path, "body": post.body}})])
-            elif req.method == "PATCH" and i < len(change.requests) - 1:
+            elif request.method == "PATCH" and i < len(change.requests) - 1:
                 # One PATCH per account: each one answered is recorded at once, so an interruption
                 # before the next one never sends this one again.
-                done.add(req.account or wire.PSE)
+                done.add(request.account or wire.PSE)
                 partial = _partial_update(change, done)
                 if partial is not None:
                     record([partial])
-            elif req.method == "POST":
+            elif request.method == "POST":
                 tariff_id = wire.created_tariff_id(body)
                 updates = [u.model_copy(update={"platform_id": tariff_id})
                            if u.address == change.address and u.op == "put" else u for u in updates]
-        return updates
+        return ApplyResponse(updates)
 
     async def check_import(self, address: str, platform_id: str) -> ImportCheck:
         what = resources.id_name(address.split(".", 2)[1])

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import Action, FieldChange, HttpRequest, PriceChange, ResourceChange, StateUpdate
-from reconciler.providers.base import FieldDiff, LiveView, ObjectDiff
+from reconciler.providers.base import FieldDiff, ObjectDiff, PlanResponse, ReadResponse
 from reconciler.providers.display import field_changes, pct, price
 from reconciler.providers.siem import wire
 from reconciler.state.model import ResourceState
@@ -45,13 +45,14 @@ def _refs(attrs: dict[str, Any] | None) -> set[str]:
 
 
 class _Builder:
-    def __init__(self, prov: SiemProvider, diffs: list[ObjectDiff], live: LiveView, now: str) -> None:
+    def __init__(self, prov: SiemProvider, diffs: list[ObjectDiff], live: ReadResponse, now: str) -> None:
         self.prov = prov
         self.p = prov.name
         self.cc, self.pid = prov.cc, prov.pid
         self.live = live
         self.now = now
         self.changes: list[ResourceChange] = []
+        self.diagnostics: list[Diagnostic] = []
         self.by_addr: dict[str, ResourceChange] = {}
         self.carrier: dict[str, str] = {}          # connector address -> address of the change that sends it
         self.diffs = diffs
@@ -103,7 +104,7 @@ class _Builder:
             rc.needs_refresh = True
             rc.notes.append("this plan did not read the platform: the body is rebuilt from the last applied "
                             "state, without the fields others set or the live EVSE status")
-            self.live.diagnostics.append(Diagnostic.warning(
+            self.diagnostics.append(Diagnostic.warning(
                 f"{rc.address} is sent whole, built from the live object, which this plan did not read: apply "
                 "makes this change only with a refresh (the default), so that fields others set are kept",
                 address=rc.address))
@@ -404,7 +405,7 @@ def _depend(change: ResourceChange, on: str) -> None:
         change.depends_on.append(on)
 
 
-def plan(prov: SiemProvider, diffs: list[ObjectDiff], live: LiveView, now: str) -> list[ResourceChange]:
+def plan(prov: SiemProvider, diffs: list[ObjectDiff], live: ReadResponse, now: str) -> PlanResponse:
     b = _Builder(prov, diffs, live, now)
     locs: dict[str, ObjectDiff] = {}
     evses: dict[str, list[ObjectDiff]] = defaultdict(list)
@@ -430,7 +431,7 @@ def plan(prov: SiemProvider, diffs: list[ObjectDiff], live: LiveView, now: str) 
     for loc_addr, loc in locs.items():
         b.location(loc, evses.get(loc_addr, []), conns)
     b.order(tariffs, [c for cl in conns.values() for c in cl])
-    return b.changes
+    return PlanResponse(b.changes, diagnostics=tuple(b.diagnostics))
 
 
 def _stamp(rs: ResourceState) -> dict[str, str]:

@@ -15,9 +15,17 @@ from reconciler.config import models
 from reconciler.core import progress
 from reconciler.core.aio import for_each
 from reconciler.core.diagnostics import Diagnostic
-from reconciler.plans.model import HttpRequest, ResourceChange
+from reconciler.plans.model import HttpRequest
 from reconciler.providers import errors
-from reconciler.providers.base import Desired, ImportCheck, LiveView, ObjectDiff, Ownership, Provider
+from reconciler.providers.base import (
+    Desired,
+    ImportCheck,
+    Ownership,
+    PlanRequest,
+    PlanResponse,
+    Provider,
+    ReadResponse,
+)
 from reconciler.providers.connection import Connector, Network, Service
 from reconciler.providers.http import PlatformClient
 from reconciler.providers.siem import planner, wire
@@ -313,13 +321,13 @@ class SiemProvider(Provider):
         return ImportCheck(True, f"found {kind} {shown} on platform '{self.name}'")
 
     async def prefetch(self, prior: dict[str, ResourceState]) -> None:
-        view = await self.read({}, {a: r for a, r in prior.items() if r.status == "applied"})
+        view = await self._read_platform({}, {a: r for a, r in prior.items() if r.status == "applied"})
         self._prefetched = view.raw
         self._prefetched_objects = view.objects
         self._prefetch_reads = view.reads
 
-    async def read(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
-        view = LiveView()
+    async def _read_platform(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> ReadResponse:
+        view = ReadResponse()
         addrs = list(dict.fromkeys([*desired, *prior]))
         done, known = self._prefetched, self._prefetched_objects
         view.raw.update({a: done[a] for a in addrs if a in done})
@@ -364,9 +372,9 @@ class SiemProvider(Provider):
         view.objects = {a: view.objects[a] for a in addrs}
         return view
 
-    def view_from_state(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> LiveView:
+    def _read_state(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> ReadResponse:
         """Without a refresh, the last applied state stands in for live (`--no-refresh`)."""
-        view = LiveView(note="with --no-refresh the plan compares the configuration with the state")
+        view = ReadResponse(note="with --no-refresh the plan compares the configuration with the state")
         for addr in dict.fromkeys([*desired, *prior]):
             rs = prior.get(addr)
             view.objects[addr] = dict(rs.attributes) if rs is not None and rs.status == "applied" else None
@@ -393,8 +401,21 @@ class SiemProvider(Provider):
         conn = wire.find(evse.get("connectors"), "id", parts[2])
         return wire.without(conn, wire.CONNECTOR_IDENTITY) if conn is not None else None
 
-    def plan_changes(self, diffs: list[ObjectDiff], live: LiveView, now: str) -> list[ResourceChange]:
-        return planner.plan(self, diffs, live, now)
+    def unplannable(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> dict[str, Diagnostic]:
+        """An EVSE the state records as removed cannot come back under the same uid."""
+        out: dict[str, Diagnostic] = {}
+        for addr, d in desired.items():
+            p = prior.get(addr)
+            if p is not None and p.status == "removed":
+                out[addr] = Diagnostic.error(
+                    f"{addr} was removed earlier and OCPI forbids reusing an EVSE uid",
+                    address=addr, file=(d.source or "").rsplit(":", 1)[0] or None,
+                    detail="Give this EVSE a new uid. If the removal never reached the platform, drop the "
+                           f"tombstone with: reconciler state rm {addr}")
+        return out
+
+    def plan(self, req: PlanRequest) -> PlanResponse:
+        return planner.plan(self, req.diffs, req.live, req.now)
 
     async def send(self, request: HttpRequest) -> Any:
         resp = await self.client.request(request.method, await self._module_url(request.path),

@@ -234,11 +234,16 @@ def _gitops_git(cwd: Path) -> gitmod.Git:
     return gitmod.Git(cwd, token=token, server_url=os.environ.get("GITHUB_SERVER_URL"))
 
 
+def _given(value: str | None, variable: str, what: str, option: str) -> str:
+    """`value`, else the Actions variable that holds it; an error naming both when neither is set."""
+    found = value or os.environ.get(variable) or ""
+    if not found:
+        raise DiagnosticError.single(f"no {what}: pass {option} or set {variable} (set on Actions runners)")
+    return found
+
+
 def _branch(branch: str | None) -> str:
-    name = branch or os.environ.get("GITHUB_REF_NAME") or ""
-    if not name:
-        raise DiagnosticError.single("no branch: pass --branch or set GITHUB_REF_NAME (set on Actions runners)")
-    return name
+    return _given(branch, "GITHUB_REF_NAME", "branch", "--branch")
 
 
 @github_group.command("fetch-state")
@@ -509,10 +514,7 @@ async def _set_result(ctx: context.Context, token: str, number: int, section: st
 
 
 def _sha(sha: str | None) -> str:
-    value = sha or os.environ.get("GITHUB_SHA") or ""
-    if not value:
-        raise DiagnosticError.single("no commit: pass --sha or set GITHUB_SHA (set on Actions runners)")
-    return value
+    return _given(sha, "GITHUB_SHA", "commit", "--sha")
 
 
 @github_group.command("check-reviewed")

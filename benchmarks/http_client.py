@@ -16,11 +16,12 @@ import asyncio
 import cProfile
 import io
 import pstats
-import socket
 import subprocess
 import sys
 import textwrap
 import time
+
+from measure import free_port, wait_for_port
 
 from reconciler.providers.http import PlatformClient
 
@@ -37,22 +38,6 @@ SERVER = textwrap.dedent("""
     app.router.add_get("/{tail:.*}", handle)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(port: int, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("server did not start")
 
 
 async def _run(port: int, n: int, concurrency: int) -> tuple[float, float]:
@@ -83,10 +68,11 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     n = max(1, min(args.requests, 100_000))
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])  # noqa: S603 - our own script
     try:
-        _wait(port, time.monotonic() + 20)
+        if not wait_for_port(port):
+            raise SystemExit("server did not start")
         cpus = []
         for _ in range(max(1, min(args.repeat, 20))):
             cpu, wall = asyncio.run(_run(port, n, args.concurrency))

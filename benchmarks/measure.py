@@ -1,8 +1,10 @@
-"""What every benchmark script here shares: a free loopback port, one timed CLI process
-(wall, CPU and peak memory of that process alone, via wait4) and the simulators' request logs."""
+"""What every benchmark script here shares: a free loopback port (and waiting for a server on it),
+the scale scripts' command line, one timed CLI process (wall, CPU and peak memory of that process
+alone, via wait4), the simulators' request logs and the generated estates' YAML."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -20,6 +22,46 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, wait_s: float = 20.0) -> bool:
+    """Wait until something accepts connections on 127.0.0.1:port; False if nothing did in time."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def scale_arguments(doc: str | None, *, keep: bool = True, **sizes: int) -> argparse.ArgumentParser:
+    """A scale script's options: its sizes (`--NAME N`), the simulated --latency-ms and the
+    --concurrency, and --keep (keep the working directory) unless `keep=False`."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for name, default in sizes.items():
+        ap.add_argument(f"--{name}", type=int, default=default)
+    ap.add_argument("--latency-ms", type=float, default=20.0)
+    ap.add_argument("--concurrency", type=int, default=16)
+    if keep:
+        ap.add_argument("--keep", action="store_true", help="keep the working directory")
+    return ap
+
+
+def station_yaml(sid: str, platform: str, address: str, city: str, country: str, lat: str, lon: str,
+                 time_zone: str, name: str | None = None) -> str:
+    """The YAML of one station, up to its `evses:` key (the caller appends the EVSEs)."""
+    named = f"\n    name: {name}" if name is not None else ""
+    return f"""  - id: {sid}
+    platforms: [{platform}]{named}
+    address: {address}
+    city: {city}
+    country: {country}
+    coordinates: {{latitude: "{lat}", longitude: "{lon}"}}
+    time_zone: {time_zone}
+    publish: true
+    evses:"""
 
 
 def run_cli(args: list[str], env: dict[str, str],
@@ -54,13 +96,7 @@ def sandbox_server(port: int, data: Path, env: dict[str, str], *extra: str,
                                "--data", str(data), *extra], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_port(port, wait_s)
         yield server
     finally:
         server.terminate()

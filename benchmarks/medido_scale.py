@@ -18,7 +18,6 @@ Every figure is printed; nothing is asserted by a timer. Loopback only; every lo
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import math
@@ -32,7 +31,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
-from measure import free_port, log_lines, run_cli, sandbox_server
+from measure import free_port, log_lines, run_cli, sandbox_server, scale_arguments
 
 SANTIAGO = zoneinfo.ZoneInfo("America/Santiago")
 STEP = 900
@@ -116,13 +115,7 @@ def cpu_seconds(pid: int) -> float | None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--meters", type=int, default=50)
-    ap.add_argument("--days", type=int, default=365)
-    ap.add_argument("--latency-ms", type=float, default=20.0)
-    ap.add_argument("--concurrency", type=int, default=16)
-    ap.add_argument("--keep", action="store_true", help="keep the working directory")
-    a = ap.parse_args()
+    a = scale_arguments(__doc__, meters=50, days=365).parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="reconciler-medido-bench-"))
     data, cfg = work / "sandbox", work / "estate"

@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from measure import run_cli, tariffs_yaml
+from measure import run_cli, station_yaml, tariffs_yaml
 
 from reconciler.sandbox import sec_catalogue
 from reconciler.sandbox.datastore import JournaledStore
@@ -46,15 +46,8 @@ def generate(root: Path, n_st: int, n_tariffs: int) -> None:
     stations, imports = ["stations:"], ["import:"]
     for s in range(n_st):
         sid = f"ST-{s:05d}"
-        stations.append(f"""  - id: {sid}
-    platforms: [sec]
-    address: Calle {s}
-    city: Santiago
-    country: CHL
-    coordinates: {{latitude: "-33.4{s % 100000:05d}", longitude: "-70.6{s % 100000:05d}"}}
-    time_zone: America/Santiago
-    publish: true
-    evses:""")
+        stations.append(station_yaml(sid, "sec", f"Calle {s}", "Santiago", "CHL", f"-33.4{s % 100000:05d}",
+                                     f"-70.6{s % 100000:05d}", "America/Santiago"))
         for e in range(2):
             evse_uid = 100_000 + s * 2 + e
             conns = [(str(c + 1), 1_000_000 + (s * 2 + e) * 2 + c, "CCS 2", "DC", 50) for c in range(2)]

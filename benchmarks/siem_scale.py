@@ -17,7 +17,6 @@ Every figure is printed; nothing is asserted by a timer. Loopback only; every lo
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -27,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from measure import free_port, log_lines, run_cli, sandbox_server, tariffs_yaml
+from measure import free_port, log_lines, run_cli, sandbox_server, scale_arguments, station_yaml, tariffs_yaml
 
 DEMO_KEY = "sandbox-demo-key"
 
@@ -51,16 +50,8 @@ def generate(root: Path, n_loc: int, n_tariffs: int, url: str, concurrency: int)
         for i in range(f * per_file, min(n_loc, (f + 1) * per_file)):
             lat = 4 + (i % 1000) / 1000
             lon = -74 - (i // 1000) / 1000
-            out.append(f"""  - id: LOC{i:05d}
-    platforms: [siem]
-    name: Estacion {i}
-    address: Calle {i % 200} {i % 97}-{i % 89}
-    city: Bogota
-    country: COL
-    coordinates: {{latitude: "{lat:.6f}", longitude: "{lon:.6f}"}}
-    time_zone: America/Bogota
-    publish: true
-    evses:""")
+            out.append(station_yaml(f"LOC{i:05d}", "siem", f"Calle {i % 200} {i % 97}-{i % 89}", "Bogota", "COL",
+                                    f"{lat:.6f}", f"{lon:.6f}", "America/Bogota", name=f"Estacion {i}"))
             for e in range(2):
                 out.append(f"""      - uid: LOC{i:05d}-{e}
         capabilities: [RFID_READER]
@@ -72,13 +63,7 @@ def generate(root: Path, n_loc: int, n_tariffs: int, url: str, concurrency: int)
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--locations", type=int, default=10000)
-    ap.add_argument("--tariffs", type=int, default=200)
-    ap.add_argument("--latency-ms", type=float, default=20.0)
-    ap.add_argument("--concurrency", type=int, default=16)
-    ap.add_argument("--keep", action="store_true", help="keep the working directory")
-    a = ap.parse_args()
+    a = scale_arguments(__doc__, locations=10000, tariffs=200).parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="reconciler-bench-"))
     data = work / "sandbox"

@@ -23,7 +23,6 @@ Nothing is asserted by a timer. Loopback only; every loop is bounded.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -33,7 +32,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from measure import free_port, log_lines, run_cli, sandbox_server
+from measure import free_port, log_lines, run_cli, sandbox_server, scale_arguments
 from siem_scale import DEMO_KEY, generate
 
 LAUNCHER = """
@@ -84,13 +83,7 @@ def show(label: str, figs: list[dict[str, float]], extra: str = "") -> None:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--locations", type=int, default=10000)
-    ap.add_argument("--tariffs", type=int, default=200)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--latency-ms", type=float, default=20.0)
-    ap.add_argument("--concurrency", type=int, default=16)
-    a = ap.parse_args()
+    a = scale_arguments(__doc__, keep=False, locations=10000, tariffs=200, repeat=3).parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="reconciler-tricks-"))
     data = work / "sandbox"

@@ -234,11 +234,16 @@ def _gitops_git(cwd: Path) -> gitmod.Git:
     return gitmod.Git(cwd, token=token, server_url=os.environ.get("GITHUB_SERVER_URL"))
 
 
+def _given(value: str | None, variable: str, what: str, option: str) -> str:
+    """`value`, else the Actions variable that holds it; an error naming both when neither is set."""
+    found = value or os.environ.get(variable) or ""
+    if not found:
+        raise DiagnosticError.single(f"no {what}: pass {option} or set {variable} (set on Actions runners)")
+    return found
+
+
 def _branch(branch: str | None) -> str:
-    name = branch or os.environ.get("GITHUB_REF_NAME") or ""
-    if not name:
-        raise DiagnosticError.single("no branch: pass --branch or set GITHUB_REF_NAME (set on Actions runners)")
-    return name
+    return _given(branch, "GITHUB_REF_NAME", "branch", "--branch")
 
 
 @github_group.command("fetch-state")
@@ -509,10 +514,7 @@ async def _set_result(ctx: context.Context, token: str, number: int, section: st
 
 
 def _sha(sha: str | None) -> str:
-    value = sha or os.environ.get("GITHUB_SHA") or ""
-    if not value:
-        raise DiagnosticError.single("no commit: pass --sha or set GITHUB_SHA (set on Actions runners)")
-    return value
+    return _given(sha, "GITHUB_SHA", "commit", "--sha")
 
 
 @github_group.command("check-reviewed")
@@ -587,7 +589,11 @@ def check_reviewed(plan_json: Path, sha: str | None, confirm_unreviewed: bool, r
 @click.option("--log", "log_file", type=click.Path(path_type=Path), default=None, help="The apply's output.")
 @click.option("--sha", default=None, help="The applied commit (default: GITHUB_SHA).")
 @click.option("--state-commit", default="", help="The commit that recorded the state, if any.")
-def report(plan_json: Path, pr: int, outcome: str, log_file: Path | None, sha: str | None, state_commit: str) -> None:
+@click.option("--state-info", "state_info", type=click.Path(path_type=Path), default=None,
+              help="Where the state was recorded: the output of `reconciler state info --json`.")
+@click.option("--lang", type=click.Choice(i18n.LANGS), default="en", show_default=True)
+def report(plan_json: Path, pr: int, outcome: str, log_file: Path | None, sha: str | None, state_commit: str,
+           state_info: Path | None, lang: str) -> None:
     """Add the apply's result (applied at which commit, how many changes and requests, or the failure)
     to the merged pull request's sticky comment."""
     from reconciler.cli.main import guarded
@@ -597,13 +603,14 @@ def report(plan_json: Path, pr: int, outcome: str, log_file: Path | None, sha: s
         doc, commit, ctx, token = _plan_doc(plan_json), _sha(sha), _ctx(), _token()
         summ = doc.get("summary") or {}
         n = sum(int(summ.get(k) or 0) for k in ("create", "update", "delete", "replace", "forget"))
-        m = int(summ.get("requests") or 0)
         log = _read(log_file) or ""
         if outcome == "applied":
-            state = f" The state was recorded at `{state_commit[:12]}`." if state_commit else ""
-            section = (f"### :white_check_mark: Applied on merge\n\nApplied at `{commit[:12]}`: "
-                       f"{n} change{'s' if n != 1 else ''}, {m} request{'s' if m != 1 else ''} "
-                       f"(plan {doc['digest'][:19]}).{state}\n")
+            try:
+                info = json.loads(_read(state_info) or "null")
+            except json.JSONDecodeError:
+                info = None  # no state info: the section names the state commit, if any
+            section = markdown.applied_section(doc, commit, state_commit=state_commit, lang=lang,
+                                               state_info=info if isinstance(info, dict) else None)
         else:
             section = (f"### :x: The apply on merge failed\n\nAt `{commit[:12]}`, applying {n} change"
                        f"{'s' if n != 1 else ''}:\n\n" + actions.code_block(log, limit=6000))

@@ -20,6 +20,7 @@ Failures raise `GitHubError` with what was attempted and what to do; the token n
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -77,20 +78,28 @@ class GitHub:
 
     async def find_comment(self, repo: str, number: int, marker: str) -> dict[str, Any] | None:
         """The first comment of the pull request whose body starts with `marker`, reading every page."""
-        path = f"repos/{repo}/issues/{number}/comments?per_page={PER_PAGE}"
+        what = f"reading the comments of {repo}#{number}"
+        async for comment in self._listing(
+                what, f"repos/{repo}/issues/{number}/comments?per_page={PER_PAGE}", what,
+                f"{repo}#{number} has more than {MAX_PAGES * PER_PAGE} comments; stopped looking"):
+            if isinstance(comment, dict) and str(comment.get("body") or "").lstrip().startswith(marker):
+                return comment
+        return None
+
+    async def _listing(self, what: str, path: str, kind: str, too_many: str) -> AsyncIterator[Any]:
+        """The items of a paginated list, page after page (following only same-origin `next` links),
+        for at most MAX_PAGES pages."""
         for _ in range(MAX_PAGES):
-            resp = await self._call(f"reading the comments of {repo}#{number}", "GET", path)
+            resp = await self._call(what, "GET", path)
             if not isinstance(resp.body, list):
-                raise GitHubError(f"reading the comments of {repo}#{number}: expected a list, got "
-                                  f"{type(resp.body).__name__}")
-            for comment in resp.body:
-                if isinstance(comment, dict) and str(comment.get("body") or "").lstrip().startswith(marker):
-                    return comment
+                raise GitHubError(f"{kind}: expected a list, got {type(resp.body).__name__}")
+            for item in resp.body:
+                yield item
             found = _NEXT.search(resp.headers.get("link") or "")
             if found is None:
-                return None
+                return
             path = self._same_origin(found.group(1))
-        raise GitHubError(f"{repo}#{number} has more than {MAX_PAGES * PER_PAGE} comments; stopped looking")
+        raise GitHubError(too_many)
 
     def _same_origin(self, url: str) -> str:
         """A pagination link, only if it points at the API the token is meant for."""
@@ -129,18 +138,12 @@ class GitHub:
     async def find_issue(self, repo: str, label: str, marker: str) -> dict[str, Any] | None:
         """The open or closed issue with `label` whose body holds `marker` (newest first), every page."""
         path = f"repos/{repo}/issues?labels={label}&state=all&sort=created&direction=desc&per_page={PER_PAGE}"
-        for _ in range(MAX_PAGES):
-            resp = await self._call(f"listing the issues labelled {label} in {repo}", "GET", path)
-            if not isinstance(resp.body, list):
-                raise GitHubError(f"listing the issues of {repo}: expected a list, got {type(resp.body).__name__}")
-            for issue in resp.body:
-                if isinstance(issue, dict) and "pull_request" not in issue and marker in str(issue.get("body") or ""):
-                    return issue
-            found = _NEXT.search(resp.headers.get("link") or "")
-            if found is None:
-                return None
-            path = self._same_origin(found.group(1))
-        raise GitHubError(f"{repo} has more than {MAX_PAGES * PER_PAGE} issues labelled {label}; stopped looking")
+        async for issue in self._listing(
+                f"listing the issues labelled {label} in {repo}", path, f"listing the issues of {repo}",
+                f"{repo} has more than {MAX_PAGES * PER_PAGE} issues labelled {label}; stopped looking"):
+            if isinstance(issue, dict) and "pull_request" not in issue and marker in str(issue.get("body") or ""):
+                return issue
+        return None
 
     async def create_issue(self, repo: str, title: str, body: str, labels: list[str]) -> dict[str, Any]:
         resp = await self._call(f"opening an issue in {repo}", "POST", f"repos/{repo}/issues",

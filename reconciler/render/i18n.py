@@ -180,6 +180,19 @@ _TEXT: dict[str, tuple[str, str]] = {
                      "que usan la tarifa decide cuál (AC si ninguno la usa)."),
     "failed": ("reconciler plan failed", "reconciler plan falló"),
     "failed_body": ("The plan could not be made; its output:", "No se pudo hacer el plan; su salida:"),
+    # The apply-on-merge result below the reviewed plan, and where the state was recorded.
+    "applied_head": (":white_check_mark: Applied on merge", ":white_check_mark: Aplicado al hacer merge"),
+    "applied_body": ("Applied at `{commit}`: {changes}, {requests} (plan {digest}).",
+                     "Aplicado en `{commit}`: {changes}, {requests} (plan {digest})."),
+    "change_one": ("1 change", "1 cambio"),
+    "change_many": ("{n} changes", "{n} cambios"),
+    "request_one": ("1 request", "1 solicitud"),
+    "request_many": ("{n} requests", "{n} solicitudes"),
+    "state_commit": ("The state was recorded at `{commit}`.", "El estado quedó registrado en `{commit}`."),
+    "state_postgres": ("The state was recorded in PostgreSQL: state `{name}` in `{database}`, lineage `{lineage}`, "
+                       "serial {serial}.",
+                       "El estado quedó registrado en PostgreSQL: estado `{name}` en `{database}`, linaje "
+                       "`{lineage}`, serial {serial}."),
 }
 
 # The providers' fixed notes, in Spanish (a note not listed here is shown as the provider wrote it).

@@ -430,3 +430,24 @@ def render(doc: dict[str, Any], *, full_plan_hint: str | None = None, limit: int
             break
         body += item
     return body
+
+
+def applied_section(doc: dict[str, Any], commit: str, *, state_commit: str = "",
+                    state_info: dict[str, Any] | None = None, lang: str = "en") -> str:
+    """The apply-on-merge result: the commit, how many changes and requests, and where the state was
+    recorded (the state commit, or the PostgreSQL state from `state info --json`: its name, host and
+    database, lineage and serial; never the URL, which may hold a password)."""
+    summ = doc.get("summary") or {}
+    n = sum(int(summ.get(k) or 0) for k in ("create", "update", "delete", "replace", "forget"))
+    m = int(summ.get("requests") or 0)
+    changes = i18n.text(lang, "change_one") if n == 1 else i18n.text(lang, "change_many", n=n)
+    requests = i18n.text(lang, "request_one") if m == 1 else i18n.text(lang, "request_many", n=m)
+    line = i18n.text(lang, "applied_body", commit=commit[:12], changes=changes, requests=requests,
+                     digest=str(doc["digest"])[:19])
+    info = state_info or {}
+    if info.get("backend") == "postgres" and info.get("serial") is not None:
+        line += " " + i18n.text(lang, "state_postgres", name=info.get("name"), database=info.get("database"),
+                                lineage=info.get("lineage"), serial=info.get("serial"))
+    elif state_commit:
+        line += " " + i18n.text(lang, "state_commit", commit=state_commit[:12])
+    return f"### {i18n.text(lang, 'applied_head')}\n\n{line}\n"

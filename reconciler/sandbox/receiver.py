@@ -44,6 +44,21 @@ def _find(items: list[dict[str, Any]] | None, id_field: str, wanted: str) -> int
     return -1
 
 
+def _replaced(items: list[dict[str, Any]] | None, id_field: str, wanted: str, new: dict[str, Any],
+              unknown: str | None) -> list[dict[str, Any]]:
+    """A copy of `items` with the one whose `id_field` is `wanted` replaced by `new`; when there is
+    none, `new` is appended, or (with an `unknown` message) the request is refused as unknown."""
+    out = list(items or [])
+    i = _find(out, id_field, wanted)
+    if i >= 0:
+        out[i] = new
+    elif unknown is not None:
+        raise envelope.unknown(unknown)
+    else:
+        out.append(new)
+    return out
+
+
 def _later(a: str | None, b: str | None) -> str | None:
     """The later of two OCPI DateTimes (either may be missing)."""
     if a is None or b is None:
@@ -140,14 +155,8 @@ class Receiver:
     def _replace_evse(
         self, cc: str, pid: str, loc: str, location: dict[str, Any], uid: str, new: dict[str, Any], *, create: bool
     ) -> None:
-        evses = list(location.get("evses") or [])
-        i = _find(evses, "uid", uid)
-        if i < 0:
-            if not create:
-                raise envelope.unknown(f"Unknown EVSE {uid!r} in location {loc!r}")
-            evses.append(new)
-        else:
-            evses[i] = new
+        evses = _replaced(location.get("evses"), "uid", uid, new,
+                          None if create else f"Unknown EVSE {uid!r} in location {loc!r}")
         updated = {**location, "evses": evses, "last_updated": _later(location.get("last_updated"), new["last_updated"])}
         self.store.put(LOCATIONS, object_key(cc, pid, loc), updated)
 
@@ -155,14 +164,8 @@ class Receiver:
         self, cc: str, pid: str, loc: str, location: dict[str, Any], evse: dict[str, Any], conn_id: str,
         new: dict[str, Any], *, create: bool,
     ) -> None:
-        connectors = list(evse.get("connectors") or [])
-        i = _find(connectors, "id", conn_id)
-        if i < 0:
-            if not create:
-                raise envelope.unknown(f"Unknown connector {conn_id!r} in EVSE {evse.get('uid')!r}")
-            connectors.append(new)
-        else:
-            connectors[i] = new
+        connectors = _replaced(evse.get("connectors"), "id", conn_id, new,
+                               None if create else f"Unknown connector {conn_id!r} in EVSE {evse.get('uid')!r}")
         stamp = new["last_updated"]
         new_evse = {**evse, "connectors": connectors, "last_updated": _later(evse.get("last_updated"), stamp)}
         self._replace_evse(cc, pid, loc, location, str(evse["uid"]), new_evse, create=False)

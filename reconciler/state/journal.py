@@ -147,6 +147,17 @@ def read_journal(path: Path) -> JournalContents | None:
     return parse_journal(data, path)
 
 
+def unfolded_refusal(location: str, records: int) -> DiagnosticError:
+    """Why a copy (`state migrate`) is not written over a state whose journal is not folded in yet."""
+    return DiagnosticError.single(
+        f"refusing to overwrite {location}: its journal holds {records} finished change(s) of an interrupted "
+        "apply that are not part of that state yet",
+        detail="Nothing was copied. Those changes were made on the platforms and are recorded only there. Run "
+               "`reconciler apply` with that state first (its next write folds them in), then copy again; or "
+               "copy to another state name.",
+    )
+
+
 def apply_entries(state: State, entries: Iterable[Entry]) -> State:
     """Apply records to `state` in place (and return it); records are absolute, so this is idempotent."""
     for e in entries:

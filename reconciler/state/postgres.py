@@ -41,7 +41,7 @@ from urllib.parse import unquote, urlsplit
 from reconciler.core import redact
 from reconciler.core.diagnostics import Diagnostic, DiagnosticError
 from reconciler.state import fileformat
-from reconciler.state.journal import OPS, Entry, apply_entries
+from reconciler.state.journal import OPS, Entry, apply_entries, unfolded_refusal
 from reconciler.state.lock import LockError, LockInfo, wait_for, who
 from reconciler.state.model import State
 
@@ -315,9 +315,22 @@ class PostgresStore:
 
     def write_copy(self, state: State) -> State:
         """Persist `state` with its own lineage and serial (a copy from another backend), whatever is
-        stored now; `state migrate` checks the lineages first."""
+        stored now; `state migrate` checks the lineages first. Refuses (DiagnosticError, nothing
+        written) while journal rows hold records not folded into the stored state yet."""
         self._put(state, None)
         return state
+
+    def _refuse_unfolded(self, cur: Any, row: tuple[str, int] | None) -> None:
+        """For a copy: stop if journal rows extend the stored state (or a state never written); rows
+        already folded in (same lineage, an older serial) are deleted with the write."""
+        cur.execute("SELECT seq, lineage, base_serial, entries FROM reconciler_journal WHERE name = %s", (self.name,))
+        unfolded = 0
+        for seq, lineage, base, text in cur.fetchall():
+            self._seen_seq = max(self._seen_seq, seq)
+            if row is None or lineage != row[0] or base >= row[1]:
+                unfolded += len(json.loads(text))
+        if unfolded:
+            raise unfolded_refusal(self.location, unfolded)
 
     def _put(self, state: State, expected: int | None) -> None:
         data = fileformat.dumps(state)
@@ -326,7 +339,9 @@ class PostgresStore:
                 raise self._lost()
             cur.execute("SELECT lineage, serial FROM reconciler_states WHERE name = %s FOR UPDATE", (self.name,))
             row = cur.fetchone()
-            if expected is not None:
+            if expected is None:
+                self._refuse_unfolded(cur, row)
+            else:
                 found = row[1] if row else 0
                 if row is not None and row[0] != state.lineage:
                     raise DiagnosticError.single(f"refusing to overwrite {self.location}: it holds another state "

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from reconciler.core.diagnostics import DiagnosticError
 from reconciler.state import fileformat
-from reconciler.state.journal import Journal, apply_entries, fsync_dir, read_journal
+from reconciler.state.journal import Journal, apply_entries, fsync_dir, read_journal, unfolded_refusal
 from reconciler.state.lock import LockHandle, LockInfo, current_lock, lock_path_for
 from reconciler.state.model import State
 
@@ -234,7 +234,11 @@ class StateStore:
 
     def write_copy(self, state: State) -> State:
         """Persist `state` with its own lineage and serial (a copy from another backend), replacing
-        what is here; `state migrate` checks the lineages first."""
+        what is here; `state migrate` checks the lineages first. Refuses (DiagnosticError, nothing
+        written) while this state's journal holds records not folded in yet: they would be lost."""
+        unfolded = self._unfolded()
+        if unfolded:
+            raise unfolded_refusal(self.location, unfolded)
         data = fileformat.dumps(state)
         if self._journal is None:
             self._journal = Journal(self.journal_path, state.lineage, state.serial)
@@ -246,6 +250,16 @@ class StateStore:
             self._journal.rebase(state.lineage, state.serial)
         self._base = (state.lineage, state.serial)
         return state
+
+    def _unfolded(self) -> int:
+        """How many journal records extend the state here without being part of it yet."""
+        journal = read_journal(self.journal_path)
+        if journal is None or not journal.entries:
+            return 0
+        on_disk = self._read_disk()
+        if on_disk is not None and journal.lineage == on_disk.lineage and (journal.serial or 0) < on_disk.serial:
+            return 0  # already folded in by a later write
+        return len(journal.entries)
 
     def _replace(self, data: bytes) -> None:
         directory = self.path.parent

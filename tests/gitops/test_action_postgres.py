@@ -63,7 +63,10 @@ def test_merge_applies_into_postgres_and_commits_no_state(repo: Repo, pg_url: st
     assert "Apply complete" in merged.output
     assert merged.outputs["has-changes"] == "true"
     assert "The state is kept by the postgres backend: nothing to commit." in merged.output
-    assert f"Applied at `{head(repo)[:12]}`: 18 changes, 6 requests" in repo.github.comments[7][-1]["body"]
+    result = repo.github.comments[7][-1]["body"]
+    assert f"Applied at `{head(repo)[:12]}`: 18 changes, 6 requests" in result
+    assert f"The state was recorded in PostgreSQL: state `{pg_name}` in `127.0.0.1:" in result
+    assert pg_url not in result and password_of(pg_url) not in result
     assert sent(repo), "the apply sent nothing to the sandbox"
 
     # No state commit: the branch on the remote is where the merge left it.

@@ -145,6 +145,38 @@ def test_an_interrupted_first_apply_keeps_its_lineage(pg_url: str, pg_name: str)
     assert state.lineage == lineage and again.recovered == 1
 
 
+
+def test_a_copy_is_never_written_over_journal_rows_not_folded_in(pg_url: str, pg_name: str) -> None:
+    store = PostgresStore(pg_url, pg_name)
+    state = store.load()
+    store.write(state)
+    store.journal().record_many([put_entry(res("siem.location.ONLY-HERE", "L9"))])
+    newer = state.model_copy(update={"serial": 7})
+    with pytest.raises(DiagnosticError, match=r"its journal holds 1 finished change\(s\) of an interrupted apply"):
+        PostgresStore(pg_url, pg_name).write_copy(newer)
+    after = PostgresStore(pg_url, pg_name)
+    assert after.load().serial == 2 and after.recovered == 1  # the row (serial 1) and its journal are intact
+    # A name holding only the journal of an interrupted first apply is refused too.
+    fresh = PostgresStore(pg_url, pg_name + "-fresh")
+    fresh.load()
+    fresh.journal().record_many([put_entry(res("siem.location.X")), remove_entry("siem.location.Y")])
+    with pytest.raises(DiagnosticError, match=r"holds 2 finished change"):
+        PostgresStore(pg_url, pg_name + "-fresh").write_copy(newer)
+    assert not PostgresStore(pg_url, pg_name + "-fresh").exists()
+
+
+def test_a_copy_deletes_journal_rows_already_folded_in(pg_url: str, pg_name: str) -> None:
+    store = PostgresStore(pg_url, pg_name)
+    state = store.load()
+    store.write(state)  # serial 1
+    with psycopg.connect(pg_url) as conn:  # left by a crash between a write and its journal's deletion
+        conn.execute("INSERT INTO reconciler_journal (name, lineage, base_serial, entries) VALUES (%s, %s, 0, %s)",
+                     (pg_name, state.lineage, '[{"op":"remove","address":"siem.location.A"}]'))
+    PostgresStore(pg_url, pg_name).write_copy(state.model_copy(update={"serial": 4}))
+    with psycopg.connect(pg_url) as conn:
+        left = conn.execute("SELECT count(*) FROM reconciler_journal WHERE name = %s", (pg_name,)).fetchone()
+    assert left == (0,) and PostgresStore(pg_url, pg_name).load().serial == 4
+
 entries = st.lists(st.one_of(
     st.builds(lambda a, p: put_entry(ResourceState(address=a, platform_id=p)),
               st.sampled_from(["siem.location.A", "siem.location.B", "siem.tariff.T"]),

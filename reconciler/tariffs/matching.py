@@ -1,7 +1,8 @@
 """Old and new tariff elements paired by what they apply to, not by their position.
 
-An element's key is its restrictions and the set of its dimensions. Elements with the same key
-pair first (in order, so duplicates pair with duplicates); the rest pair by the closest match
+An element's key is its restrictions and the set of its dimensions. Identical elements (same key,
+same prices) pair first, then elements with the same key (the nearest in position first, so
+duplicates pair with duplicates); the rest pair by the closest match
 (the same dimensions, then the most restriction fields in common) when they share a dimension
 and most restrictions, and are otherwise added or removed. Pairs whose relative order changed
 (outside the longest run kept in order) are "moved"; `order_effect` says where, in the week,
@@ -51,12 +52,17 @@ def pair(before: tuple[Element, ...] | list[Element], after: tuple[Element, ...]
     order, removed ones where they stood."""
     matched: dict[int, int] = {}          # new index -> old index
     free_old = list(range(len(before)))
-    for j, el in enumerate(after):
-        for i in free_old:
-            if _key(before[i]) == _key(el):
+    # Identical elements first (so, among duplicates of one key, a price that stayed pairs with
+    # itself rather than with a sibling of another price), then the same key at any price.
+    # Among several candidates the nearest in position pairs first.
+    for identical in (True, False):
+        near = sorted((abs(i - j), j, i) for j, el in enumerate(after) if j not in matched
+                      for i in free_old if _key(before[i]) == _key(el)
+                      and (not identical or _same_prices(before[i], el)))
+        for _, j, i in near:
+            if j not in matched and i in free_old:
                 matched[j] = i
                 free_old.remove(i)
-                break
     candidates = []
     for j, el in enumerate(after):
         if j in matched:

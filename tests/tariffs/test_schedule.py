@@ -136,6 +136,18 @@ def test_pairing_keeps_duplicates_in_order_and_pairs_the_closest_changed_element
     assert [(p.change, p.before, p.after) for p in matching.pair(c, d)] == [("removed", 0, None), ("same", 1, 0)]
 
 
+def test_swapped_duplicates_of_one_key_pair_each_with_itself():
+    # Two prices under the same restrictions, both shadowed by an unrestricted element in front:
+    # swapping them changes no price anywhere, so each pairs with its own copy and nothing "changed".
+    window = {"start_time": "00:00", "end_time": "00:00"}
+    a = model.parse({"currency": "COP", "elements": [energy(500), energy(700, **window),
+                                                      energy(900, **window)]}).elements
+    b = model.parse({"currency": "COP", "elements": [energy(500), energy(900, **window),
+                                                      energy(700, **window)]}).elements
+    assert [(p.change, p.before, p.after) for p in matching.pair(a, b)] == [
+        ("same", 0, 0), ("moved", 2, 1), ("same", 1, 2)]
+
+
 def _change(address: str = "siem.tariff.ac-destino") -> ResourceChange:
     return ResourceChange(address=address, platform="siem", platform_type="siem", kind="tariff",
                           action=Action.UPDATE)

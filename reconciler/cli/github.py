@@ -181,7 +181,7 @@ def can_refresh(config: Path) -> None:
         try:
             with secrets.optional_credentials(_NOT_READ):
                 cfg = runtime.load_config(config)
-            missing = [d for d in cfg.warnings if d.severity is Severity.WARNING and d.summary.endswith(_NOT_READ)]
+            missing = [d for d in cfg.warnings if d.severity is Severity.WARNING and d.code == secrets.OPTIONAL_CODE]
         except DiagnosticError:
             pass  # plan reports what is wrong with the configuration
         if missing:

@@ -32,6 +32,7 @@ CREDENTIAL_FIELDS = (*PLATFORM_SECRETS[:3], "username", "password", *PLATFORM_SE
 REFERENCE = re.compile(r"\$\{(env|file):([^}]*)\}")
 _ANY_REFERENCE = re.compile(r"\$\{[^}]*\}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+OPTIONAL_CODE = "credentials.optional"   # the code of the warning `optional_credentials` turns a missing one into
 _OPTIONAL: ContextVar[str | None] = ContextVar("reconciler_credentials_optional", default=None)
 
 
@@ -141,10 +142,12 @@ def _resolve(value: object, key: str, path: PathT, sandbox: bool, smap: SourceMa
     if resolved is None:
         if sandbox:
             warnings.append(Diagnostic.warning(f"{missing}; the sandbox's demo credentials are used",
-                                               file=smap.file, line=smap.line(path), field=format_path(path)))
+                                               file=smap.file, line=smap.line(path), field=format_path(path),
+                                               code="credentials.demo", params={"missing": missing}))
         elif _OPTIONAL.get() is not None:
             warnings.append(Diagnostic.warning(f"{missing}; {_OPTIONAL.get()}", file=smap.file,
-                                               line=smap.line(path), field=format_path(path)))
+                                               line=smap.line(path), field=format_path(path),
+                                               code=OPTIONAL_CODE, params={"missing": missing}))
         else:
             errors.append(_diag(missing, smap, path))
         return None

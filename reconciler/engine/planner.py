@@ -109,7 +109,8 @@ async def make_plan(req: PlanRequest) -> Plan:
                     ref = imp.source("to")
                     plan.diagnostics.append(Diagnostic.warning(
                         f"the import block for {addr} is ignored: the configuration does not declare it",
-                        address=addr, file=ref.file or None, line=ref.line, field=ref.path))
+                        address=addr, file=ref.file or None, line=ref.line, field=ref.path,
+                        code="plan.import_ignored", params={"address": addr}))
                     continue
                 prior[addr] = ResourceState(address=addr, platform_id=str(imp.id))
                 plan.state_sync.append(StateUpdate(op="put", address=addr, platform_id=str(imp.id)))
@@ -214,6 +215,8 @@ def _prevent_destroy(plan: Plan, desired: dict[str, Desired], prior: dict[str, R
             plan.diagnostics.append(Diagnostic.error(
                 f"{c.address} has lifecycle.prevent_destroy and this plan would "
                 f"{'replace' if c.action is Action.REPLACE else 'remove'} it", address=c.address,
+                code="plan.prevent_destroy",
+                params={"address": c.address, "verb": "replace" if c.action is Action.REPLACE else "remove"},
                 detail="Put the object back in the configuration, or set prevent_destroy: false and apply that "
                        "first, to allow it."))
 

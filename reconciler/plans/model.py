@@ -220,6 +220,9 @@ class ManualAction(_Model):
     platform: str
     summary: Text
     detail: Text | None = None
+    code: str | None = Field(default=None, description="the kind of action, for views that word it in another "
+                                                       "language (with params)")
+    params: dict[str, str] = {}
 
 
 class ResourceChange(_Model):

@@ -1,9 +1,10 @@
 """The words of the pull-request comment in English (default) and Spanish (`--lang es`).
 
 Reviewers of Colombian and Chilean tariffs read Spanish; `markdown` takes every fixed phrase from
-here. Platform enum values, field paths, addresses and the engine's own diagnostics are not
-translated (enum values keep their official spelling: `CARGO FIJO`, `FUERA DE LINEA`). Numbers
-follow the language: 64,855.00 in English, 64.855,00 in Spanish.
+here, and the diagnostics and manual actions from their code and params (`coded`). Platform enum
+values, field paths and addresses are not translated (enum values keep their official spelling:
+`CARGO FIJO`, `FUERA DE LINEA`). Numbers follow the language: 64,855.00 in English, 64.855,00 in
+Spanish.
 """
 
 from __future__ import annotations
@@ -317,6 +318,58 @@ def pct(lang: str, p: float | None) -> str:
     return out if lang == "en" else out.replace(".", ",")
 
 
+# Diagnostics and manual actions in Spanish, by their code (English is the summary the engine or the
+# provider wrote). Each is worded from the params the code carries; a missing param falls back to
+# the summary as written.
+_CODES_ES: dict[str, str] = {
+    "plan.prevent_destroy": "{address} tiene lifecycle.prevent_destroy y este plan lo {verb}",
+    "plan.import_ignored": "se ignora el bloque import de {address}: la configuración no lo declara",
+    "siem.evse_uid_reused": "{address} se eliminó antes y OCPI prohíbe reutilizar el uid de un EVSE",
+    "siem.needs_refresh": "{address} se envía completo, a partir del objeto vivo, que este plan no leyó: apply "
+                          "hace este cambio solo con una lectura de la plataforma (lo predeterminado), para conservar "
+                          "los campos que otros fijaron",
+    "sec.tariff_ids_unknown": "{n} tarifa(s) SEC se crearon pero SEC no respondió con sus ID ({addresses}); antes "
+                              "de cambiar o eliminar una de ellas, lea su ID en el sitio web de la SEC y ejecute: "
+                              "{command}",
+    "sec.remove_on_site": "ya no está en la configuración; si se retiró de servicio, elimínelo en el sitio web de "
+                          "la SEC",
+    "sec.clear_on_site": "{field} ya no se declara, pero la SEC conserva {value}; bórrelo en el sitio web de la SEC "
+                         "si debe desaparecer",
+    "sec.pending_create": "creación pendiente: se envió POST /{endpoint} a las {sent}; el apply se detuvo antes de "
+                          "registrar la respuesta; la SEC puede tener o no esta tarifa",
+    "sec.pending_create_reason": "creación pendiente: se envió POST /{endpoint} a las {sent}; {reason}",
+    "medido.token_not_jwt": "el refresh token de ChileMedido no es un JWT: no se puede comprobar cuándo vence",
+    "medido.token_expiring": "el refresh token de ChileMedido vence en {days} días ({date})",
+    "medido.token_expired": "el refresh token de ChileMedido venció el {date}",
+    "medido.no_files": "ningún archivo coincide con {path}",
+    "medido.unknown_sensor": "'{sensor}' no es un nombre de sensor de ChileMedido",
+    "medido.bound_elsewhere": "{address} está asociado al id de ChileMedido {id}, que pertenece a otro proveedor",
+    "medido.bound_mismatch": "{address} está asociado al id de ChileMedido {id}, cuyo número es '{found}', no "
+                             "'{number}'",
+    "medido.meter_unregistered": "el medidor número '{number}' no está registrado en ChileMedido para este proveedor",
+    "medido.meter_unregistered_id": "el medidor con id de ChileMedido {id} no está registrado en ChileMedido para "
+                                    "este proveedor",
+    "medido.sensors_disabled": "sensor(es) {sensors} no habilitado(s) en el medidor '{number}' (id de ChileMedido "
+                               "{id})",
+    "medido.upload_lost": "se perdió la respuesta a una carga de {rows} mediciones ({first} a {last}): pueden estar "
+                          "guardadas o no",
+}
+_VERBS_ES = {"replace": "reemplazaría", "remove": "eliminaría"}
+
+
+def coded(lang: str, code: str | None, params: dict[str, Any], summary: str) -> str:
+    """A diagnostic's or manual action's text in `lang`, from its code when Spanish has words for it."""
+    if lang != "es" or not code or code not in _CODES_ES:
+        return summary
+    kw = dict(params)
+    if code == "plan.prevent_destroy":
+        kw["verb"] = _VERBS_ES.get(str(kw.get("verb")), kw.get("verb"))
+    try:
+        return _CODES_ES[code].format(**kw)
+    except (KeyError, IndexError):
+        return summary
+
+
 def diagnostic(lang: str, d: dict[str, Any]) -> str:
     """A plan diagnostic in `lang`: worded from its code and params when it has them (tariff lint,
     policies), else its summary as the engine wrote it."""
@@ -332,7 +385,12 @@ def diagnostic(lang: str, d: dict[str, Any]) -> str:
             return text(lang, code, **params)
         except (KeyError, IndexError):
             pass
-    return str(d.get("summary") or "")
+    return coded(lang, code, params, str(d.get("summary") or ""))
+
+
+def manual(lang: str, m: dict[str, Any]) -> str:
+    """A manual action's summary in `lang`."""
+    return coded(lang, m.get("code"), m.get("params") or {}, str(m.get("summary") or ""))
 
 
 def note(lang: str, value: str) -> str:

@@ -32,6 +32,11 @@ RESULT_ROOM = 8000                        # room kept in a comment for that resu
 PER_CHANGE_BUDGET = 16_000                # the per-change hashes are kept when they fit in this
 _REVIEWED_RE = re.compile(re.escape(REVIEWED) + r"(\{.*?\}) -->", re.S)
 GITHUB_LIMIT = 65536
+# Warnings a reviewer must see in the comment (the others are said there another way: credentials by
+# the note on live state, targeting and whole-object sends by their own lines, tariff lint and
+# policies above).
+SHOWN_WARNINGS = frozenset({"plan.import_ignored", "sec.tariff_ids_unknown", "medido.token_not_jwt",
+                            "medido.token_expiring", "medido.no_files"})
 SUMMARY_LIMIT = 1_000_000   # GitHub's job summary takes 1 MiB per step
 LARGE_PRICE_CHANGE_PCT = 10.0
 USED_BY_SHOWN = 10        # connectors listed by address under a tariff; the rest are counted
@@ -57,9 +62,9 @@ def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
     unchanged = 0
     for d in doc.get("diagnostics") or []:
         if d["severity"] == "error":
-            blocked = "prevent_destroy" in d["summary"]
+            blocked = d.get("code") == "plan.prevent_destroy"
             out.append(f"- {':shield:' if blocked else ':no_entry:'} **{say('prevent_destroy' if blocked else 'error')}**: "
-                       f"{_esc(d['summary'])}")
+                       f"{_esc(i18n.diagnostic(lang, d))}")
         elif d["severity"] == "warning" and (d.get("field") or "").startswith("review."):
             out.append(f"- :no_entry_sign: **{say('policy')}**: {_esc(i18n.diagnostic(lang, d))}")
         elif d["severity"] == "warning" and (d.get("code") or "").startswith("tariff."):
@@ -68,6 +73,8 @@ def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
                 continue
             where = f"`{d['file']}:{d['line']}` " if d.get("file") and d.get("line") else ""
             out.append(f"- :warning: {where}{_esc(i18n.diagnostic(lang, d))}")
+        elif d["severity"] == "warning" and d.get("code") in SHOWN_WARNINGS:
+            out.append(f"- :warning: {_esc(i18n.diagnostic(lang, d))}")
     if unchanged:
         out.append("- :information_source: " + say("lint_elsewhere", n=unchanged))
     for ch in doc.get("changes") or []:
@@ -105,7 +112,7 @@ def _warnings(doc: dict[str, Any], threshold: float, lang: str) -> list[str]:
                                            before=money(r, "before"), after=money(r, "after"),
                                            pct=i18n.pct(lang, r["pct"])))
     for m in doc.get("manual_actions") or []:
-        out.append("- :raising_hand: " + say("manual", address=f"`{m['address']}`", summary=_esc(m["summary"])))
+        out.append("- :raising_hand: " + say("manual", address=f"`{m['address']}`", summary=_esc(i18n.manual(lang, m))))
     for d in doc.get("drift") or []:
         out.append("- :mag: " + say("drift", address=f"`{d['address']}`", path=f"`{d['path']}`"))
     if doc.get("refresh", True):   # without a refresh, the note above the warnings says it once

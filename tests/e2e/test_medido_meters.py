@@ -50,6 +50,13 @@ def test_a_missing_meter_is_a_manual_action_and_nothing_is_written(medido_applie
     assert "medido.meter.99" not in medido_applied.state()["resources"]
     doc = json.loads(medido_applied.plan("--json").output)
     assert doc["manual_actions"][0]["address"] == "medido.meter.99" and doc["changes"] == []
+    assert (doc["manual_actions"][0]["code"], doc["manual_actions"][0]["params"]["number"]) == (
+        "medido.meter_unregistered", "99")
+    # The Spanish comment words it in Spanish.
+    comment = medido_applied.config.parent / "comment_es.md"
+    assert medido_applied.plan("--markdown", comment, "--lang", "es").exit_code == 0
+    assert ("acción manual para `medido.meter.99`: el medidor número '99' no está registrado en ChileMedido para "
+            "este proveedor") in comment.read_text()
 
 
 def test_a_meter_number_of_another_provider_is_not_yours(medido: Medido) -> None:

@@ -64,7 +64,8 @@ def _doc(**extra: Any) -> dict[str, Any]:
 def test_every_warning_kind() -> None:
     doc = _doc(
         diagnostics=[{"severity": "error", "summary": "sec.location.X has lifecycle.prevent_destroy and this plan "
-                                                      "would remove it"},
+                                                      "would remove it", "code": "plan.prevent_destroy",
+                      "params": {"address": "sec.location.X", "verb": "remove"}},
                      {"severity": "warning", "summary": "apply will refuse this plan: it removes 3 objects",
                       "field": "review.max_deletions"}],
         manual_actions=[{"address": "medido.meter.29", "platform": "medido", "summary": "create the meter on the web"}],
@@ -81,6 +82,37 @@ def test_every_warning_kind() -> None:
     assert "drift on `siem.location.A` `name`" in warnings
     assert "platform `sec` was not refreshed: SEC has no read API" in warnings
     assert "| s | `t1` | sec | *new* | CLP 11,900 | — |" in text     # CLP has no minor unit
+
+
+def test_diagnostics_and_manual_actions_speak_spanish_from_their_codes() -> None:
+    doc = _doc(
+        diagnostics=[{"severity": "error", "summary": "sec.location.X has lifecycle.prevent_destroy and this plan "
+                                                      "would replace it", "code": "plan.prevent_destroy",
+                      "params": {"address": "sec.location.X", "verb": "replace"}},
+                     {"severity": "error", "summary": "siem.evse.L/E1 was removed earlier and OCPI forbids reusing "
+                                                      "an EVSE uid", "code": "siem.evse_uid_reused",
+                      "params": {"address": "siem.evse.L/E1"}},
+                     {"severity": "warning", "summary": "the ChileMedido refresh token expires in 6 days (2026-12-10)",
+                      "code": "medido.token_expiring", "params": {"days": "6", "date": "2026-12-10"}},
+                     {"severity": "warning", "summary": "PASSWORD is not set; the sandbox's demo credentials are used",
+                      "code": "credentials.demo", "params": {"missing": "PASSWORD is not set"}}],
+        manual_actions=[{"address": "medido.meter.29", "platform": "medido",
+                         "summary": "meter number '29' is not registered on ChileMedido for this provider",
+                         "code": "medido.meter_unregistered", "params": {"id": "None", "number": "29"}}])
+    es = markdown.render(doc, lang="es")
+    assert ("- :shield: **bloqueado por prevent_destroy**: sec.location.X tiene lifecycle.prevent_destroy y este plan "
+            "lo reemplazaría") in es
+    assert "- :no_entry: **Error**: siem.evse.L/E1 se eliminó antes y OCPI prohíbe reutilizar el uid de un EVSE" in es
+    assert "- :warning: el refresh token de ChileMedido vence en 6 días (2026-12-10)" in es
+    assert ("acción manual para `medido.meter.29`: el medidor número '29' no está registrado en ChileMedido para "
+            "este proveedor") in es
+    assert "demo credentials" not in es and "sandbox" not in es.split("Revise esto primero")[1]
+    en = markdown.render(doc)
+    assert "- :warning: the ChileMedido refresh token expires in 6 days (2026-12-10)" in en
+    assert "manual action for `medido.meter.29`: meter number '29' is not registered on ChileMedido" in en
+    # A code without Spanish words, or params that do not fit them, keeps the summary as written.
+    assert i18n.coded("es", "plan.prevent_destroy", {}, "as written") == "as written"
+    assert i18n.coded("es", "no.such.code", {}, "as written") == "as written"
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])

@@ -148,14 +148,15 @@ class MedidoProvider(Provider):
                                                           "newest token itself as long as it runs every two months."))
         if exp is None:
             diags.append(Diagnostic.warning("the ChileMedido refresh token is not a JWT: when it expires cannot be "
-                                            "checked", **where))
+                                            "checked", code="medido.token_not_jwt", params={}, **where))
         elif exp <= time.time():
             diags.append(Diagnostic.error(f"the ChileMedido refresh token expired on {_date(exp)}", detail=renew,
-                                          **where))
+                                          code="medido.token_expired", params={"date": _date(exp)}, **where))
         elif exp - time.time() < auth.WARN_DAYS * DAY:
             days = int((exp - time.time()) // DAY)
             diags.append(Diagnostic.warning(f"the ChileMedido refresh token expires in {days} days ({_date(exp)})",
-                                            detail=renew, **where))
+                                            detail=renew, code="medido.token_expiring",
+                                            params={"days": str(days), "date": _date(exp)}, **where))
         return diags
 
     # --- network ---------------------------------------------------------------------------------

@@ -123,7 +123,8 @@ def _check_names(prov: MedidoProvider, meters: dict[str, Desired], names: list[s
             view.diagnostics.append(Diagnostic.error(
                 f"'{sensor}' is not a ChileMedido sensor name{did_you_mean(sensor, names)}",
                 detail="Names must match GET /sensor-name-list exactly, accents and capitals included.",
-                file=ref.file or None, line=ref.line, field=ref.path, address=d.address))
+                file=ref.file or None, line=ref.line, field=ref.path, address=d.address,
+                code="medido.unknown_sensor", params={"sensor": sensor}))
 
 
 def _some(names: list[str], limit: int = 8) -> str:
@@ -157,6 +158,7 @@ async def _read_meter(prov: MedidoProvider, addr: str, d: Desired, rs: ResourceS
             raise
         view.diagnostics.append(Diagnostic.error(
             f"{addr} is bound to ChileMedido id {bound}, which belongs to another provider", address=addr,
+            code="medido.bound_elsewhere", params={"address": addr, "id": str(bound)},
             detail=f"Bind it to your own meter: reconciler state rm {addr} (the plan then looks it up by number)."))
         return
     finally:
@@ -165,7 +167,8 @@ async def _read_meter(prov: MedidoProvider, addr: str, d: Desired, rs: ResourceS
     if device is not None and bound and str(device.get(wire.DEVICE_NUMBER)) != number:
         view.diagnostics.append(Diagnostic.error(
             f"{addr} is bound to ChileMedido id {bound}, whose number is '{device.get(wire.DEVICE_NUMBER)}', not "
-            f"'{number}'", address=addr,
+            f"'{number}'", address=addr, code="medido.bound_mismatch",
+            params={"address": addr, "id": str(bound), "found": str(device.get(wire.DEVICE_NUMBER)), "number": number},
             detail=f"Fix the import, or drop the binding with: reconciler state rm {addr}"))
         return
     if device is None:
@@ -173,6 +176,8 @@ async def _read_meter(prov: MedidoProvider, addr: str, d: Desired, rs: ResourceS
         view.manual_actions.append(ManualAction(
             address=addr, platform=prov.name,
             summary=f"meter {how} is not registered on ChileMedido for this provider",
+            code="medido.meter_unregistered_id" if bound else "medido.meter_unregistered",
+            params={"id": str(bound), "number": number},
             detail="Meters cannot be created through the API. Ask the ChileMedido administrator to register meter "
                    f"number '{number}' with the sensors: {', '.join(d.attrs['sensors']) or '(none declared)'}.\n"
                    "Its measurements are not uploaded until then."))
@@ -190,6 +195,9 @@ async def _read_meter(prov: MedidoProvider, addr: str, d: Desired, rs: ResourceS
             address=addr, platform=prov.name,
             summary=f"sensor{'s' if len(missing) > 1 else ''} {', '.join(repr(s) for s in missing)} not enabled on "
                     f"meter '{number}' (ChileMedido id {dev_id})",
+            code="medido.sensors_disabled",
+            params={"sensors": ", ".join(repr(s) for s in missing), "n": str(len(missing)), "number": number,
+                    "id": dev_id},
             detail="Ask the ChileMedido administrator to enable "
                    f"{'them' if len(missing) > 1 else 'it'} on this meter; enabled now: {_some(sorted(enabled))}.\n"
                    "Its measurements are not uploaded until then."))
@@ -231,6 +239,8 @@ def _wait_for_user(prov: MedidoProvider, pending: Pending, view: ReadResponse) -
         address=addr, platform=prov.name,
         summary=f"the answer to an upload of {unsure['rows']} measurements ({wire.iso(unsure['first'])} to "
                 f"{wire.iso(unsure['last'])}) was lost: they may or may not be stored",
+        code="medido.upload_lost",
+        params={"rows": str(unsure["rows"]), "first": wire.iso(unsure["first"]), "last": wire.iso(unsure["last"])},
         detail=f"Check on ChileMedido whether meter '{pending.number}' has them, then run one of:\n"
                f"  {command_line(prov.root, 'medido', 'resolve', addr, '--stored')}\n"
                f"  {command_line(prov.root, 'medido', 'resolve', addr, '--not-stored')}\n"
@@ -245,5 +255,6 @@ def _scan(prov: MedidoProvider, pending: Pending, d: Desired, view: ReadResponse
     if pending.scan.files == 0:
         ref = d.origin.source("measurements", "path")
         view.diagnostics.append(Diagnostic.warning(f"no file matches {spec.path}", file=ref.file or None,
-                                                   line=ref.line, field=ref.path, address=pending.address))
+                                                   line=ref.line, field=ref.path, address=pending.address,
+                                                   code="medido.no_files", params={"path": str(spec.path)}))
     view.raw[pending.address] = pending

@@ -70,9 +70,10 @@ class _Planner:
             file=(ref.file or None) if ref else None, line=ref.line if ref else None,
             field=(ref.path or None) if ref else None))
 
-    def manual(self, address: str, summary: str, detail: str) -> None:
+    def manual(self, address: str, summary: str, detail: str, code: str | None = None,
+               params: dict[str, str] | None = None) -> None:
         self.manual_actions.append(ManualAction(address=address, platform=self.prov.name, summary=summary,
-                                                detail=detail))
+                                                detail=detail, code=code, params=params or {}))
 
     def change(self, d: ObjectDiff, action: Action, requests: list[HttpRequest], state: list[StateUpdate],
                notes: list[str] | None = None, reason: str | None = None) -> ResourceChange:
@@ -113,7 +114,8 @@ class _Planner:
                 f"SEC has no API to remove {'an' if what == 'EVSE' else 'a'} {what}: nothing is sent; reconciler "
                 "stops managing it."])
             self.manual(d.address, "no longer in the configuration; if it was taken out of service, remove it on "
-                                   "the SEC web site", "SEC's API cannot remove it.")
+                                   "the SEC web site", "SEC's API cannot remove it.",
+                        code="sec.remove_on_site")
             return
         if d.status != "update" or d.desired is None or d.prior is None or not d.prior.platform_id:
             return
@@ -138,7 +140,8 @@ class _Planner:
                 notes.append(f"{f.path} is no longer declared: SEC's PATCH cannot remove it, so nothing is sent "
                              "for it and reconciler stops managing it.")
                 self.manual(d.address, f"{f.path} is no longer declared, but SEC keeps {kept!r}; clear it on the "
-                                       "SEC web site if it should go", "SEC's API cannot remove a field.")
+                                       "SEC web site if it should go", "SEC's API cannot remove a field.",
+                            code="sec.clear_on_site", params={"field": f.path, "value": repr(kept)})
         requests, ok = [], True
         new_sent = dict(sent)
         for account in (wire.OPC, wire.PSE):
@@ -284,7 +287,9 @@ class _Planner:
             f"  if it is there:     {self.prov.command('import', d.address, '<tariff_id>')}\n"
             f"  if it is not there: {self.prov.command('state', 'forget-pending', d.address)}"
             "  (the next apply creates it)\n"
-            "Until then nothing is sent for this tariff, so it can never be created twice.")
+            "Until then nothing is sent for this tariff, so it can never be created twice.",
+            code="sec.pending_create" if intent is None or not intent.reason else "sec.pending_create_reason",
+            params={"endpoint": wire.TARIFFS, "sent": sent, "reason": why})
 
     def order(self) -> None:
         """Creations on a connector wait for the deletions on that connector."""

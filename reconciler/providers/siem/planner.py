@@ -107,7 +107,7 @@ class _Builder:
             self.diagnostics.append(Diagnostic.warning(
                 f"{rc.address} is sent whole, built from the live object, which this plan did not read: apply "
                 "makes this change only with a refresh (the default), so that fields others set are kept",
-                address=rc.address))
+                address=rc.address, code="siem.needs_refresh", params={"address": rc.address}))
 
     def new_connector(self, d: ObjectDiff) -> dict[str, Any]:
         assert d.desired is not None

@@ -410,6 +410,7 @@ class SiemProvider(Provider):
                 out[addr] = Diagnostic.error(
                     f"{addr} was removed earlier and OCPI forbids reusing an EVSE uid",
                     address=addr, file=(d.source or "").rsplit(":", 1)[0] or None,
+                    code="siem.evse_uid_reused", params={"address": addr},
                     detail="Give this EVSE a new uid. If the removal never reached the platform, drop the "
                            f"tombstone with: reconciler state rm {addr}")
         return out

@@ -457,7 +457,8 @@ _ES_WORDS = Words(
     duration_range="de {lo} a {hi} de sesión", kwh_from="desde {v} kWh cargados", kwh_below="los primeros {v} kWh",
     kwh_range="de {lo} a {hi} kWh cargados", power_from="a {v} kW o más", power_below="bajo {v} kW",
     power_range="de {lo} a {hi} kW", current_from="a {v} A o más", current_below="bajo {v} A",
-    current_range="de {lo} a {hi} A", reservation="reserva ({kind})", decimal_point=",", vat="IVA")
+    current_range="de {lo} a {hi} A", reservation="reserva ({kind})", decimal_point=",", vat="IVA",
+    new_charge="nuevo: antes no se cobraba", dropped_charge="deja de cobrarse (antes {was})")
 
 
 def schedule_words(lang: str) -> Words:

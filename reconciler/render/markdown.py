@@ -214,8 +214,9 @@ def session_name(r: dict[str, Any], lang: str) -> str:
                      start=f"{words.days[start.weekday()]} {start:%H:%M}")
 
 
-def shift_line(sh: dict[str, Any], currency: str, lang: str) -> tuple[str, str]:
-    """(when, what) of one schedule shift: (`Mon–Fri 18:00–22:00`, `ENERGY 980 → 1180 COP/kWh (+20.41%)`)."""
+def shift_line(sh: dict[str, Any], currency: str, lang: str, action: str = "update") -> tuple[str, str]:
+    """(when, what) of one schedule shift: (`Mon–Fri 18:00–22:00`, `ENERGY 980 → 1180 COP/kWh (+20.41%)`).
+    In a changed tariff, a dimension charged only after (or only before) says so in words."""
     words = i18n.schedule_words(lang)
     s = tariff_review.shift_from_json(sh)
     when = schedule.describe_where(s, words)
@@ -227,10 +228,12 @@ def shift_line(sh: dict[str, Any], currency: str, lang: str) -> tuple[str, str]:
         if s.before.step_size != s.after.step_size:
             what += f", step_size {s.before.step_size} → {s.after.step_size}"
     elif s.after is not None:
-        what = f"{s.dimension} — → {schedule.number(s.after.price, words)}{unit}"
+        what = f"{s.dimension} — → {schedule.number(s.after.price, words)}{unit}" if action == "create" else \
+            f"{s.dimension} {schedule.number(s.after.price, words)}{unit} ({words.new_charge})"
     else:
         assert s.before is not None
-        what = f"{s.dimension} {schedule.number(s.before.price, words)} → —{unit}"
+        what = f"{s.dimension} {schedule.number(s.before.price, words)} → —{unit}" if action == "delete" else \
+            f"{s.dimension} {words.dropped_charge.format(was=f'{schedule.number(s.before.price, words)}{unit}')}"
     pct = i18n.pct(lang, sh.get("pct"))
     return when, what + (f" ({pct})" if pct else "")
 
@@ -270,7 +273,7 @@ def tariff_block(ch: dict[str, Any], lang: str, limit: float | None) -> list[str
     lines = [i18n.text(lang, head, vat=vat), ""]
     shifts = review.get("shifts") or []
     for sh in shifts:
-        when, what = shift_line(sh, currency, lang)
+        when, what = shift_line(sh, currency, lang, ch["action"])
         if ch["action"] == "create" and sh.get("after"):
             what = what.replace("— → ", "", 1)
         mark = ""

@@ -93,7 +93,7 @@ def _tariff_headline(o: _Out, ch: dict[str, Any], limit: float | None) -> None:
     o.add("      what drivers " + ("will pay" if created else "paid" if removed else "pay")
           + f" (prices {vat}, station local time):")
     for sh in review.get("shifts") or []:
-        when, what = markdown.shift_line(sh, currency, "en")
+        when, what = markdown.shift_line(sh, currency, "en", ch["action"])
         over = limit is not None and sh.get("pct") is not None and abs(sh["pct"]) > limit
         o.add(f"        {when}: {what.replace('— → ', '', 1) if created else what}"
               + (f"  (above review.max_price_change_pct {limit:g}%)" if over else ""), fg="yellow" if over else None)

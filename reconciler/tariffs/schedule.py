@@ -385,6 +385,8 @@ class Words:
     reservation: str = "reservation ({kind})"
     decimal_point: str = "."
     vat: str = "VAT"
+    new_charge: str = "new: not charged before"
+    dropped_charge: str = "no longer charged (was {was})"
 
 
 EN = Words()

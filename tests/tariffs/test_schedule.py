@@ -259,3 +259,15 @@ def test_a_price_from_20_kwh_gets_a_session_that_charges_past_it():
     assert ac.after is not None and ac.after.excl_vat == f"{20 * 980 + 5 * 900}.00"   # COP: cents (ISO 4217)
     assert ac.session == "typical AC session (7.4 kW, 3 h 23 min) from Mon 10:00"
     assert ac.pct is not None and ac.pct < 0
+
+
+def test_a_charge_that_starts_or_stops_says_so_in_words():
+    base = {"currency": "COP", "elements": [energy(980)]}
+    added = _block(base, AC_DESTINO, "en")
+    assert "- **from 4 h into the session**: PARKING_TIME 6000 COP/h (new: not charged before)" in added
+    assert "- **desde 4 h de sesión**: PARKING_TIME 6000 COP/h (nuevo: antes no se cobraba)" in \
+        _block(base, AC_DESTINO, "es")
+    dropped = _block(AC_DESTINO, base, "en")
+    assert "- **from 4 h into the session**: PARKING_TIME no longer charged (was 6000 COP/h)" in dropped
+    assert "- **desde 4 h de sesión**: PARKING_TIME deja de cobrarse (antes 6000 COP/h)" in \
+        _block(AC_DESTINO, base, "es")

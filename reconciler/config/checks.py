@@ -24,9 +24,10 @@ OCPI_PLATFORMS = ("siem", "ocpi")
 
 def check(platforms: dict[str, models.Platform], tariffs: Sequence[models.Tariff],
           stations: Sequence[models.Station], meters: Sequence[models.Meter],
-          imports: Sequence[models.ImportBlock] = (), unbuilt: frozenset[str] = frozenset()) -> list[Diagnostic]:
-    """Cross-object checks. `unbuilt`: platforms declared but in error (already reported): references
-    to them are not reported again as unknown."""
+          imports: Sequence[models.ImportBlock] = (), unbuilt: frozenset[str] = frozenset(),
+          broken_tariffs: frozenset[str] = frozenset()) -> list[Diagnostic]:
+    """Cross-object checks. `unbuilt` and `broken_tariffs`: platforms and tariff ids declared but in
+    error (already reported): references to them are not reported again as unknown."""
     out: list[Diagnostic] = []
     # Where an object was written is looked up only for an error: at 10,000 stations the lookups
     # would cost more than the checks.
@@ -47,7 +48,7 @@ def check(platforms: dict[str, models.Platform], tariffs: Sequence[models.Tariff
         out += _platform_refs(tariff, tariff.platforms or [], platforms, TARIFF_PLATFORMS, "a tariff")
     for meter in meters:
         out += _platform_ref(meter, "platform", meter.platform, platforms, METER_PLATFORMS, "a meter")
-    out += _tariff_refs({t.id: t for t in tariffs}, stations)
+    out += _tariff_refs({t.id: t for t in tariffs}, stations, broken_tariffs)
     out += _unique("import of", ((i.to, i, "to") for i in imports), fold=False)
     for block in imports:
         name = Address.parse(block.to).platform
@@ -138,7 +139,8 @@ def _platform_ref(obj: ConfigModel, field: str, name: str, platforms: dict[str, 
     return []
 
 
-def _tariff_refs(tariffs: dict[str, models.Tariff], stations: Sequence[models.Station]) -> list[Diagnostic]:
+def _tariff_refs(tariffs: dict[str, models.Tariff], stations: Sequence[models.Station],
+                 broken: frozenset[str] = frozenset()) -> list[Diagnostic]:
     out = []
     reported: set[tuple[str, str]] = set()
     for station in stations:
@@ -148,6 +150,8 @@ def _tariff_refs(tariffs: dict[str, models.Tariff], stations: Sequence[models.St
                     tariff = tariffs.get(tariff_id)
                     if tariff is None or tariff.platforms is not None:
                         ref = connector.source("tariffs", i)
+                    if tariff is None and tariff_id in broken:
+                        continue
                     if tariff is None:
                         hint = did_you_mean(tariff_id, list(tariffs))
                         out.append(_error(f"unknown tariff '{tariff_id}'{hint}", ref))
@@ -189,12 +193,14 @@ def _ignore_changes(obj: ConfigModel) -> list[Diagnostic]:
     return out
 
 
-def check_review(review: models.Review | None, tariffs: Sequence[models.Tariff]) -> list[Diagnostic]:
-    """A reference session that names a tariff names one that is declared."""
+def check_review(review: models.Review | None, tariffs: Sequence[models.Tariff],
+                 broken: frozenset[str] = frozenset()) -> list[Diagnostic]:
+    """A reference session that names a tariff names one that is declared (one declared but in
+    error is already reported)."""
     if review is None:
         return []
     ids = [t.id for t in tariffs]
-    known = {i.casefold() for i in ids}
+    known = {i.casefold() for i in [*ids, *broken]}
     out = []
     for session in review.reference_sessions:
         if session.tariff is not None and session.tariff.casefold() not in known:

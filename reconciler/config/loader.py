@@ -86,9 +86,14 @@ def load_config(path: Path, *, meanwhile: Callable[[], None] | None = None) -> m
     imports = _build_all(models.ImportBlock, collected.lists["import"], diags)
     review = _build(models.Review, collected.review, diags) if collected.review else None
     state = _state(collected.state, diags) if collected.state else None
+    # A tariff in error is reported once, where it is written; what refers to it is not "unknown".
+    built_ids = {t.id for t in tariffs}
+    broken_tariffs = frozenset(str(i.data["id"]) for i in collected.lists["tariffs"]
+                               if isinstance(i.data, dict) and isinstance(i.data.get("id"), str | int)
+                               and str(i.data["id"]) not in built_ids)
     diags += checks.check(platforms, tariffs, stations, meters, imports,
-                          unbuilt=frozenset(collected.platforms) - frozenset(platforms))
-    diags += checks.check_review(review, tariffs)
+                          unbuilt=frozenset(collected.platforms) - frozenset(platforms), broken_tariffs=broken_tariffs)
+    diags += checks.check_review(review, tariffs, broken_tariffs)
 
     # Stations and tariffs are built as their files arrive, possibly before the platform whose
     # credential a message quotes was resolved: blank every secret known now.

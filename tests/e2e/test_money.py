@@ -33,6 +33,9 @@ def test_a_quoted_price_is_an_error_with_file_line_field_and_how_to_write_it(est
            "amount must be a number" in result.output
     assert advice in result.output
     assert "Traceback" not in result.output
+    # The tariff in error is reported once: the connectors and sessions using it are not "unknown".
+    assert "unknown tariff" not in result.output and "which is not declared" not in result.output
+    assert result.output.count("Error: ") == 1
     plan = estate.plan()
     assert plan.exit_code == 1 and estate.writes() == []
 

@@ -16,26 +16,34 @@ import sys
 import click
 
 from reconciler import __version__
+from reconciler.cli import console, plan_cmds, runtime, sandbox_cmds, state_cmds
 from reconciler.cli import github as github_cli
-from reconciler.cli import medido as medido_cli
-from reconciler.cli import plan_cmds, runtime, sandbox_cmds, state_cmds
 from reconciler.cli.options import ExitCode, config_dir_arg, guarded
+from reconciler.providers import commands, registry
 
 __all__ = ["ExitCode", "cli", "config_dir_arg", "guarded", "main"]
 
 
+# What the platforms' own command groups use of the command line (`providers.commands`).
+HOST = commands.Host(open_session=runtime.Session.open, open_store=runtime.open_store,
+                     parse_duration=runtime.parse_duration, config_dir_arg=config_dir_arg, guarded=guarded,
+                     out=console.out, diagnostics=console.diagnostics)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Declare EV charging stations, tariffs and meters in YAML; plan and apply them to the platforms."""
+    ctx.obj = HOST
     runtime.setup_logging()
 
 
 for _command in (plan_cmds.validate, plan_cmds.plan, plan_cmds.apply, plan_cmds.show, plan_cmds.schema_cmd,
                  state_cmds.import_, state_cmds.state, state_cmds.force_unlock, sandbox_cmds.sandbox):
     cli.add_command(_command)
-
-cli.add_command(medido_cli.medido)
+for _group in registry.command_groups():
+    cli.add_command(_group)
 cli.add_command(github_cli.github_group)
 
 

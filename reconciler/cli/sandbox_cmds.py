@@ -37,15 +37,8 @@ def sandbox_serve(port: int, host: str, data_dir: Path, api_keys: tuple[str, ...
         if len(parts) != 3:
             raise DiagnosticError.single(f"--api-key takes KEY:CC:PARTY, got {len(item)} characters without that shape")
         keys[parts[0]] = (parts[1], parts[2])
-    console.out(f"Serving the SIEM simulator at http://{host}:{port}/siem/ocpi/2.2.1 (data in {data_dir}). "
-                "Ctrl-C stops.", err=True)
-    from reconciler.sandbox.sec_catalogue import DEMO_ACCOUNTS
-
-    demo = ", ".join(f"{a.upper()} {rut} / {pw}" for a, (rut, pw) in DEMO_ACCOUNTS.items())
-    console.out(f"Serving the SEC simulator at http://{host}:{port}/sec (demo accounts: {demo}).", err=True)
-    console.out(f"Serving the ChileMedido simulator at http://{host}:{port}/chilemedido/api/v1 (output API: "
-                f"/chilemedido/output; a demo refresh token is written to {data_dir}/{serve.MEDIDO_TOKEN_FILE}).",
-                err=True)
+    for line in serve.banner(data_dir, host=host, port=port):
+        console.out(line, err=True)
     serve.serve(data_dir, host=host, port=port, siem_api_keys=keys or None, token_ttl=token_ttl)
 
 
@@ -81,23 +74,16 @@ def sandbox_sec_catalogue(config: Path, data_dir: Path | None, state_file: Path 
     if import_commands:
         with opened(config, state_file) as store:
             st = store.load()
-        unknown = []
-        for addr, rs in sorted(st.resources.items()):
-            body = (rs.pending.request.get("body") if rs.pending else None) or {}
-            cid = rs.meta.get("connector_id") or body.get("connector_id")
-            order = rs.attributes.get("order_number") or body.get("order_number")
-            if ".tariff." in addr and not (rs.platform_id and rs.status == "applied") and cid and order:
-                unknown.append((addr, int(cid), int(order), rs.status == "pending"))
+        unknown, bound = sec_catalogue.from_state(st)
         tail = "" if config == Path(".") else f" {shlex.quote(str(config))}"
         state_tail = "" if config == Path(".") else f" --config {shlex.quote(str(config))}"
-        bound = {rs.platform_id for rs in st.resources.values() if rs.platform_id and rs.status == "applied"}
         for line in sec_catalogue.import_commands(stations, unknown, bound, tail, state_tail):
             console.out(line)
         return
     if as_json:
         console.out(json.dumps(stations, indent=2, ensure_ascii=False))
     else:
-        console.out(f"SEC sandbox catalogue (data in {box}): what the SEC web site shows\n", nl=True)
+        console.out(sec_catalogue.title(box), nl=True)
         console.out(sec_catalogue.render(stations), nl=False)
 
 
@@ -114,7 +100,7 @@ def sandbox_sec_settings(config: Path, data_dir: Path | None, state_file: Path |
     """Show or change the SEC simulator's switches (kept in sec.settings.json in its data directory)."""
     from reconciler.sandbox import sec_catalogue
 
-    settings = sec_catalogue.Settings(_sec_sandbox_dir(config, state_file, data_dir) / "sec.settings.json")
+    settings = sec_catalogue.Settings.in_dir(_sec_sandbox_dir(config, state_file, data_dir))
     values = settings.update(tariff_id_in_response=tariff_id_in_response) if tariff_id_in_response is not None \
         else settings.get()
     console.out(json.dumps(values, indent=2))

@@ -33,6 +33,7 @@ from reconciler.core.diagnostics import DiagnosticError, Severity
 from reconciler.gitops import actions, context, github
 from reconciler.gitops import git as gitmod
 from reconciler.plans import digest
+from reconciler.providers import registry
 from reconciler.render import i18n, markdown
 
 COMMENT_LIMIT = markdown.GITHUB_LIMIT
@@ -694,7 +695,7 @@ def drift_issue(config: Path, plan_json: Path | None, log_file: Path | None, lab
 
 # --- settle manual actions from CI ----------------------------------------------------------------
 SETTLE_VERBS = {("import",): "import", ("state", "forget-pending"): "state forget-pending",
-                ("medido", "resolve"): "medido resolve"}
+                **{words: " ".join(words) for words in registry.manual_action_commands()}}
 
 
 @github_group.command("settle")

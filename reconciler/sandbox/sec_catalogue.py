@@ -5,7 +5,8 @@ charger's `evse_uid` and each connector's `connector_id` (and, later, each tarif
 The simulator seeds the same thing into its store on first open: two demo accounts (an OPC and a
 PSE, `DEMO_ACCOUNTS`) and the demo operator's EVSEs and connectors in Santiago and Concepción,
 which `examples/chile` binds. `listing`/`render` are what `reconciler sandbox sec-catalogue`
-prints, and `GET /_sandbox/catalogue` returns. `Settings` is the simulator's switch file
+prints, and `GET /_sandbox/catalogue` returns; `from_state` and `import_commands` what its
+`--import-commands` prints. `Settings` is the simulator's switch file
 (`sec.settings.json`): whether a create answers with the new tariff's ID (the guide's sample
 does not). Used by `sandbox.sec`, `embedded`, `serve` and the CLI.
 """
@@ -20,9 +21,10 @@ from typing import Any
 
 from reconciler.config.sec import normalise_rut
 from reconciler.sandbox.datastore import JournaledStore, StoreLockedError
+from reconciler.state.model import State
 
-__all__ = ["DEMO_ACCOUNTS", "Settings", "StoreLockedError", "add_evse", "import_commands", "listing", "read", "register", "render",
-           "seed", "sign_in"]
+__all__ = ["DEMO_ACCOUNTS", "Settings", "StoreLockedError", "add_evse", "from_state", "import_commands", "listing",
+           "read", "register", "render", "seed", "sign_in", "title"]
 
 # account -> (RUT as SEC wants it, password). Valid RUTs: 76.086.428-5 and 77.123.456-9.
 DEMO_ACCOUNTS = {"opc": ("760864285", "sandbox-opc-password"), "pse": ("771234569", "sandbox-pse-password")}
@@ -141,6 +143,22 @@ def read(data_dir: Path) -> list[dict[str, Any]]:
         store.close()
 
 
+def from_state(state: State) -> tuple[list[tuple[str, int, int, bool]], set[str]]:
+    """What `import_commands` matches against the catalogue, from the state: the tariffs whose ID it
+    lacks (created without an ID in the answer, or pending) as (address, connector_id, order_number,
+    pending), taken from what was recorded or from the pending request's body; and the IDs the
+    applied addresses are bound to."""
+    unknown = []
+    for addr, rs in sorted(state.resources.items()):
+        body = (rs.pending.request.get("body") if rs.pending else None) or {}
+        cid = rs.meta.get("connector_id") or body.get("connector_id")
+        order = rs.attributes.get("order_number") or body.get("order_number")
+        if ".tariff." in addr and not (rs.platform_id and rs.status == "applied") and cid and order:
+            unknown.append((addr, int(cid), int(order), rs.status == "pending"))
+    bound = {rs.platform_id for rs in state.resources.values() if rs.platform_id and rs.status == "applied"}
+    return unknown, bound
+
+
 def import_commands(stations: list[dict[str, Any]], unknown: list[tuple[str, int, int, bool]], bound: set[str],
                     tail: str = "", state_tail: str = "") -> list[str]:
     """The commands that bind tariffs whose ID the state lacks, (address, connector_id, order_number,
@@ -176,6 +194,11 @@ def _tariff_line(t: dict[str, Any]) -> str:
     return f"tariff_id {t['tariff_id']}  order_number {t['order_number']}: {comps}{extra}"
 
 
+def title(data_dir: Path) -> str:
+    """The line above `render`'s catalogue."""
+    return f"SEC sandbox catalogue (data in {data_dir}): what the SEC web site shows\n"
+
+
 def render(stations: list[dict[str, Any]]) -> str:
     """The catalogue as the web site would show it, one object per line with its web ID."""
     lines = []
@@ -202,6 +225,11 @@ class Settings:
         self._path = path
         self._values = {**self.DEFAULTS, **values}
         self._stamp: tuple[int, int, int] | None = None
+
+    @classmethod
+    def in_dir(cls, data_dir: Path) -> Settings:
+        """The switches of the simulator whose files are in `data_dir`."""
+        return cls(data_dir / "sec.settings.json")
 
     def get(self) -> dict[str, Any]:
         if self._path is not None:

@@ -173,6 +173,15 @@ def check_loopback(host: str) -> None:
         raise ValueError(f"the sandbox only listens on loopback (127.0.0.1, ::1, localhost), not {host!r}")
 
 
+def banner(data_dir: Path, host: str = "127.0.0.1", port: int = 8765) -> list[str]:
+    """What `reconciler sandbox serve` prints before serving: each simulator's URL, and how to sign in."""
+    demo = ", ".join(f"{a.upper()} {rut} / {pw}" for a, (rut, pw) in sec_catalogue.DEMO_ACCOUNTS.items())
+    return [f"Serving the SIEM simulator at http://{host}:{port}/siem{SIEM_PREFIX} (data in {data_dir}). Ctrl-C stops.",
+            f"Serving the SEC simulator at http://{host}:{port}/sec (demo accounts: {demo}).",
+            f"Serving the ChileMedido simulator at http://{host}:{port}/chilemedido/api/v1 (output API: "
+            f"/chilemedido/output; a demo refresh token is written to {data_dir}/{MEDIDO_TOKEN_FILE})."]
+
+
 def serve(data_dir: Path, host: str = "127.0.0.1", port: int = 8765, **kw: Any) -> None:
     """Run the simulators until interrupted. `kw`: siem_api_keys, ocpi_tokens, token_ttl, log_level."""
     check_loopback(host)

@@ -5,31 +5,34 @@
 - `resolve ADDRESS --stored|--not-stored` settles an upload whose answer was lost (the plan says
   when one is needed): the user checked on ChileMedido whether those measurements arrived.
 
-Registered on the main group by `cli.main`. Parse -> provider or state -> print, like the others.
+Added to the command line through `providers.registry.command_groups`; what the commands need of
+it (a session, the state store, printing, its error guard) they take from `providers.commands.host()`.
+Parse -> provider or state -> print, like the others.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from reconciler.cli import console, runtime
 from reconciler.core.addresses import Address
 from reconciler.core.diagnostics import DiagnosticError
 from reconciler.providers import errors
 from reconciler.providers.chilemedido import discovery, wire
 from reconciler.providers.chilemedido.provider import MedidoProvider
+from reconciler.providers.commands import ProviderGroup, Session, host
 from reconciler.state.model import utcnow
 
 
-@click.group("medido")
+@click.group("medido", cls=ProviderGroup, manual_actions=("resolve",))
 def medido() -> None:
     """ChileMedido: discover meters, settle an upload whose answer was lost."""
 
 
-def _platform(session: runtime.Session, name: str | None) -> MedidoProvider:
+def _platform(session: Session, name: str | None) -> MedidoProvider:
     provs = {n: p for n, p in session.providers.items() if isinstance(p, MedidoProvider)}
     if name is not None:
         if name not in provs:
@@ -48,11 +51,11 @@ def _platform(session: runtime.Session, name: str | None) -> MedidoProvider:
 @click.option("--platform", "platform_name", help="The ChileMedido platform (when the configuration has several).")
 def discover(config: Path, platform_name: str | None) -> None:
     """List the meters ChileMedido's output API shows, to bind them in the configuration."""
-    from reconciler.cli.main import guarded
+    cli = host()
 
-    @guarded
+    @cli.guarded
     def run() -> None:
-        with runtime.Session.open(config, None) as session:
+        with cli.open_session(config, None) as session:
             prov = _platform(session, platform_name)
             output = prov.output
             if output is None:
@@ -68,21 +71,22 @@ def discover(config: Path, platform_name: str | None) -> None:
                         if m.platform == prov.name}
             state = session.store.load()
             bound = {addr: rs.platform_id for addr, rs in state.resources.items() if addr in declared.values()}
-            _print(orgs, declared, bound)
+            _print(cli.out, orgs, declared, bound)
 
     run()
 
 
-def _print(orgs: list[discovery.Organization], declared: dict[str, str], bound: dict[str, str | None]) -> None:
+def _print(out: Callable[[str], None], orgs: list[discovery.Organization], declared: dict[str, str],
+           bound: dict[str, str | None]) -> None:
     seen: set[str] = set()
     for org in orgs:
         kind = "" if org.public is None else (" (public)" if org.public else " (private)")
-        console.out(f"organization {org.id} \"{org.name}\"{kind}")
+        out(f"organization {org.id} \"{org.name}\"{kind}")
         for inst in org.installations:
             units = ", ".join(f"{uid} {name}" for uid, name in inst.units)
-            console.out(f"  installation {inst.id} \"{inst.name}\"" + (f"  units: {units}" if units else ""))
+            out(f"  installation {inst.id} \"{inst.name}\"" + (f"  units: {units}" if units else ""))
             if not inst.devices:
-                console.out("    (no meters)")
+                out("    (no meters)")
             for dev in inst.devices:
                 number = str(dev.get(wire.DEVICE_NUMBER))
                 seen.add(number)
@@ -96,11 +100,11 @@ def _print(orgs: list[discovery.Organization], declared: dict[str, str], bound: 
                     how = f"same number as {addr}, which is bound to id {bound[addr]}"
                 else:
                     how = f"number declared as {addr} (the next plan binds it, or: reconciler import {addr} {dev_id})"
-                console.out(f"    meter number \"{number}\"  ChileMedido id {dev_id}  {dev.get(wire.OUT_STATUS, '')}  "
+                out(f"    meter number \"{number}\"  ChileMedido id {dev_id}  {dev.get(wire.OUT_STATUS, '')}  "
                             f"{len(discovery.variables(dev))} variables  {how}")
     missing = sorted(n for n in declared if n not in seen)
     if missing:
-        console.out(f"\nDeclared but not shown by the output API: {', '.join(missing)} (the output API shows only "
+        out(f"\nDeclared but not shown by the output API: {', '.join(missing)} (the output API shows only "
                     "what this consumer account may read)")
 
 
@@ -117,11 +121,11 @@ def resolve(address: str, config_arg: Path | None, stored: bool | None, legacy_c
             state_file: Path | None, lock_timeout: str) -> None:
     """Settle an upload whose answer was lost, after checking on ChileMedido (DIR: the configuration
     directory, default the current one)."""
-    from reconciler.cli.main import config_dir_arg, guarded
+    cli = host()
 
-    @guarded
+    @cli.guarded
     def run() -> None:
-        config = config_dir_arg(config_arg, legacy_config)
+        config = cli.config_dir_arg(config_arg, legacy_config)
         try:
             addr = Address.parse(address)
         except ValueError as exc:
@@ -130,9 +134,9 @@ def resolve(address: str, config_arg: Path | None, stored: bool | None, legacy_c
             raise DiagnosticError.single(f"{address} is not a measurements address (e.g. medido.measurements.29)")
         if stored is None:
             raise DiagnosticError.single("say what ChileMedido holds: --stored or --not-stored")
-        store = runtime.open_store(config, state_file)
-        with contextlib.closing(store), store.lock("medido resolve", runtime.parse_duration(lock_timeout)) as handle:
-            console.diagnostics(handle.warnings)
+        store = cli.open_store(config, state_file)
+        with contextlib.closing(store), store.lock("medido resolve", cli.parse_duration(lock_timeout)) as handle:
+            cli.diagnostics(handle.warnings)
             state = store.load()
             wm = state.get_watermark(address)
             unsure = wm.in_flight if wm is not None else None
@@ -145,8 +149,8 @@ def resolve(address: str, config_arg: Path | None, stored: bool | None, legacy_c
             state.set_watermark(address, wm.model_copy(update={"in_flight": None, "updated_at": utcnow()}))
             store.write(state)
         if stored:
-            console.out(f"Recorded: {what} are stored on ChileMedido. The next apply continues after them.")
+            cli.out(f"Recorded: {what} are stored on ChileMedido. The next apply continues after them.")
         else:
-            console.out(f"Recorded: {what} are not stored on ChileMedido. The next apply sends them again.")
+            cli.out(f"Recorded: {what} are not stored on ChileMedido. The next apply sends them again.")
 
     run()

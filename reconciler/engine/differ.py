@@ -33,12 +33,21 @@ def _same_types(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def _unchanged(desired: Desired, prior: ResourceState | None, live: dict[str, Any]) -> bool:
-    """The common case at scale, in one comparison: live holds exactly the declared values (with
-    the same types) and nothing was applied that is no longer declared, so every field of the
-    field-by-field diff would compare equal."""
+    """The common case at scale: live holds every declared value (with the same type) and nothing
+    was applied that is no longer declared, so every field of the field-by-field diff would compare
+    equal. Fields live holds that nobody declared or applied (a `last_updated`, a live status) are
+    not compared by that diff either."""
     attrs = desired.attrs
-    return (live == attrs and not desired.ignore_changes
-            and (prior is None or prior.attributes.keys() == attrs.keys()) and _same_types(attrs, live))
+    if desired.ignore_changes or (prior is not None and prior.attributes.keys() != attrs.keys()):
+        return False
+    if len(live) == len(attrs):
+        return live == attrs and _same_types(attrs, live)   # one comparison in C
+    get = live.get
+    for k, v in attrs.items():  # noqa: SIM110 (a plain loop: all() over a generator costs twice as much here)
+        found = get(k, _MISSING)
+        if found != v or type(found) is not type(v):
+            return False
+    return True
 
 
 def owned_fields(desired: Desired | None, prior: ResourceState | None, own: Ownership) -> list[str]:

@@ -11,6 +11,7 @@ from tests.harness import applied, estate  # noqa: F401 - pytest fixtures
 from tests.medido_harness import medido, medido_applied  # noqa: F401 - pytest fixtures
 from tests.pg import pg_database, pg_name, pg_url  # noqa: F401 - pytest fixtures (a real PostgreSQL)
 from tests.sec_harness import chile, chile_applied  # noqa: F401 - pytest fixtures (SEC, examples/chile)
+from tests.tls_harness import served  # noqa: F401 - pytest fixture (the simulators over loopback HTTPS, mTLS)
 
 
 @pytest.fixture(autouse=True)

@@ -122,6 +122,9 @@ def _make_plan(session: runtime.Session, state: State, targets: list[str], refre
             Address.parse(t)
         except ValueError as exc:
             raise DiagnosticError.single(str(exc), field="--target") from None
+    if not session.check_early_reads(state):
+        console.out("The state changed while the platforms were being read (another apply recorded changes): "
+                    "they are read again.", err=True)
     req = planner.PlanRequest(config=session.config, state=state, state_path=session.store.location,
                               providers=session.providers, targets=targets, refresh=refresh,
                               allow_mass_recreate=allow_mass_recreate, skip_refresh=skip_refresh or {})

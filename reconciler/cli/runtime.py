@@ -185,6 +185,8 @@ class Session:
     store: Backend
     providers: dict[str, Provider]
     runner: asyncio.Runner
+    # The state the early reads were made for: (lineage, serial, journal records replayed).
+    prefetched_for: tuple[str | None, int, int] | None = None
 
     @classmethod
     def open(cls, config_path: Path, explicit_state: Path | None, *, prefetch: bool = False) -> Session:
@@ -199,20 +201,36 @@ class Session:
         runner = asyncio.Runner()
         try:
             with gcpause.paused():
+                mark = None
                 if prefetch:
-                    config, providers = _run(runner, lambda: _load_prefetching(config_path, store, spath))
+                    config, providers, mark = _run(runner, lambda: _load_prefetching(config_path, store, spath))
                 else:
                     config = _load_beside_state(config_path, store)
                     providers = providers_for(config, spath)
         except BaseException:
             runner.close()
             raise
-        session = cls(config, store, providers, runner)
+        session = cls(config, store, providers, runner, mark)
         keep_until_exit(session)
         return session
 
     def run(self, fn: Callable[[], Awaitable[T]]) -> T:
         return _run(self.runner, fn)
+
+    def check_early_reads(self, state: State) -> bool:
+        """Whether what the platforms were read for before the lock still stands for `state` (read
+        under it). When another apply recorded something in between, or one was under way (its
+        journal replayed), the early reads may be older than the platforms: every provider drops
+        them, so the plan reads again. Returns False when they were dropped."""
+        mark = self.prefetched_for
+        if mark is None:
+            return True
+        self.prefetched_for = None
+        if mark == (state.lineage, state.serial, self.store.recovered) and mark[2] == 0:
+            return True
+        for prov in self.providers.values():
+            prov.discard_prefetch()
+        return False
 
     def close(self) -> None:
         async def shut() -> None:
@@ -274,14 +292,16 @@ def _run(runner: asyncio.Runner, fn: Callable[[], Awaitable[T]]) -> T:
 _SWITCH_WHILE_LOADING = 0.0005   # seconds (`sys.setswitchinterval`) while the loader shares the GIL with the reads
 
 
-async def _load_prefetching(config_path: Path, store: Backend,
-                            spath: Path) -> tuple[models.Config, dict[str, Provider]]:
+async def _load_prefetching(config_path: Path, store: Backend, spath: Path) -> tuple[
+        models.Config, dict[str, Provider], tuple[str | None, int, int] | None]:
     early = loader.load_platforms(config_path) if store.exists() else None
     connector = connector_for(spath)
     providers: dict[str, Provider] = {}
     tasks: list[asyncio.Task[None]] = []
+    mark = None
     if early:
         state = store.peek()
+        mark = (state.lineage, state.serial, store.recovered)
         for name, platform in early.items():
             try:
                 prov = registry.build(platform, connector=connector)
@@ -327,7 +347,7 @@ async def _load_prefetching(config_path: Path, store: Backend,
         sys.setswitchinterval(switch)
     # A prefetch that failed is simply not used: the plan's own read reports the problem.
     await asyncio.gather(*tasks, return_exceptions=True)
-    return config, final
+    return config, final, mark
 
 
 def _warm(config: models.Config, providers: dict[str, Provider]) -> None:

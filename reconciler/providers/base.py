@@ -275,6 +275,11 @@ class Provider(abc.ABC):
         then reuses what was fetched. Optional: the default does nothing. Must never write."""
         return None
 
+    def discard_prefetch(self) -> None:
+        """Forget what `prefetch` read (the state changed before the plan, so the platform may
+        have too): the next `read` asks the platform again."""
+        return None
+
     def unplannable(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> dict[str, Diagnostic]:
         """Addresses the platform refuses to plan at all, with the error that says why; the engine
         leaves them out of the diff. No I/O. The default: none."""

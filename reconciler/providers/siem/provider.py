@@ -326,6 +326,9 @@ class SiemProvider(Provider):
         self._prefetched_objects = view.objects
         self._prefetch_reads = view.reads
 
+    def discard_prefetch(self) -> None:
+        self._prefetched, self._prefetched_objects, self._prefetch_reads = {}, {}, 0
+
     async def _read_platform(self, desired: dict[str, Desired], prior: dict[str, ResourceState]) -> ReadResponse:
         view = ReadResponse()
         addrs = list(dict.fromkeys([*desired, *prior]))

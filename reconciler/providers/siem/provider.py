@@ -2,7 +2,8 @@
 
 One station becomes a Location (`<p>.location.<id>`), its EVSEs (`<p>.evse.<id>/<uid>`) and their
 connectors (`<p>.connector.<id>/<uid>/<connector>`); each tariff used there becomes
-`<p>.tariff.<id>`. Turning diffs into requests lives in `planner`. Called by the engine.
+`<p>.tariff.<id>`. Turning diffs into requests lives in `planner`, rebuilding live objects from the
+state (plans without a refresh) in `from_state`. Called by the engine.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from reconciler.providers.base import (
 )
 from reconciler.providers.connection import Connector, Network, Service
 from reconciler.providers.http import PlatformClient
-from reconciler.providers.siem import planner, wire
+from reconciler.providers.siem import from_state, planner, wire
 from reconciler.providers.siem.auth import ApiKeyJwt, OcpiToken
 from reconciler.state.model import ResourceState
 
@@ -378,7 +379,7 @@ class SiemProvider(Provider):
         for addr in dict.fromkeys([*desired, *prior]):
             rs = prior.get(addr)
             view.objects[addr] = dict(rs.attributes) if rs is not None and rs.status == "applied" else None
-        view.raw_loader = functools.partial(planner.raw_from_state, self, prior)
+        view.raw_loader = functools.partial(from_state.raw_from_state, self, prior)
         view.not_refreshed = list(view.objects)
         return view
 

@@ -92,8 +92,10 @@ class RequestLog:
         status: int,
         response: Any,
         fault: str | None,
+        **extra: Any,
     ) -> dict[str, Any]:
-        """Append one entry (bodies are parsed JSON values or None) and return it."""
+        """Append one entry (bodies are parsed JSON values or None) and return it; `extra` fields
+        (a simulator's own, such as which account called) come last."""
         entry = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "method": method,
@@ -104,6 +106,7 @@ class RequestLog:
             "status": status,
             "response": mask_body(response),
             "fault": fault,
+            **extra,
         }
         self.append(entry)
         return entry

@@ -5,6 +5,8 @@ Tests and operators read it to see exactly what a client sent and what the simul
 
     {"time", "method", "path", "query", "headers", "body", "status", "response", "fault"}
 
+followed by a simulator's own fields, if any (SEC's `account`: which role called).
+
 Header names are lower-case; the values of credential headers (`authorization`, `x-api-key`) and
 of credential fields in bodies (`access_token`, OCPI credentials `token`) are replaced by
 "(sensitive)", and in the file any secret registered with `reconciler.core.redact` is blanked too,

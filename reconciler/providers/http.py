@@ -14,6 +14,9 @@ A non-idempotent write announces the moment it is about to be written to a conne
 see `base.WRITE_INTENT`): over the network, when aiohttp hands it an open connection (after the
 TLS handshake); a failure before that is `errors.NotSent`, so the caller knows no byte of the
 request reached the platform.
+
+`LazyClient` gives a provider with one main `PlatformClient` its `client` (made on first use)
+and `counters`.
 """
 
 from __future__ import annotations
@@ -78,6 +81,10 @@ class Counters:
             self.reads += 1
         else:
             self.writes += 1
+
+    def totals(self) -> dict[str, int]:
+        """Reads, writes, retries and sign-ins so far (a provider's `counters`)."""
+        return {"reads": self.reads, "writes": self.writes, "retries": self.retries, "auth": self.auth}
 
 
 class Auth(Protocol):
@@ -458,6 +465,26 @@ class PlatformClient:
         if status >= 500:
             raise errors.ServerError(f"HTTP {status}: {message}", **kw)
         raise errors.ClientError(f"HTTP {status}: {message}", **kw)
+
+
+class LazyClient:
+    """A provider's main `PlatformClient`, made by its `_make_client` on first use (`_client` is
+    None until then, and again once the provider closes it)."""
+
+    _client: PlatformClient | None = None
+
+    def _make_client(self) -> PlatformClient:
+        raise NotImplementedError
+
+    @property
+    def client(self) -> PlatformClient:
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    def counters(self) -> dict[str, int]:
+        """What the client sent so far (nothing before it is made)."""
+        return {} if self._client is None else self._client.counters.totals()
 
 
 def _refused_before_processing(exc: errors.PlatformError) -> bool:

@@ -11,6 +11,9 @@ accepted too (OCPI 2.1.1 style), as many 2.2.1 implementations do.
 
 `Authenticator.identify(header)` returns the caller's `Party` or raises a 401 `OcpiError`. The key
 and token mappings are read live, so credentials registered after the app was built are honoured.
+
+`jwt_sign` and `jwt_claims` sign and check the HS256 JWTs of every simulator that issues tokens
+(the SIEM's here, ChileMedido's in `chilemedido.tokens`); each keeps its own claims and messages.
 """
 
 from __future__ import annotations
@@ -55,6 +58,37 @@ def _unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+class JwtError(ValueError):
+    """A token that is not a JWT signed with the simulator's secret; the message says why
+    ("not a JWT", "malformed JWT", "bad signature")."""
+
+
+def jwt_sign(secret: bytes, claims: dict[str, Any], **header: str) -> str:
+    """An HS256 JWT of `claims`; `header` adds fields after `alg` and `typ` (a `kid`)."""
+    head = _b64url(json.dumps({"alg": "HS256", "typ": "JWT", **header}, separators=(",", ":")).encode())
+    payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signature = hmac.new(secret, f"{head}.{payload}".encode("ascii"), hashlib.sha256).digest()
+    return f"{head}.{payload}.{_b64url(signature)}"
+
+
+def jwt_claims(secret: bytes, token: str) -> Any:
+    """The claims (any JSON value: the caller checks their shape) of a well-formed HS256 JWT signed
+    with `secret`; raises `JwtError` otherwise. Expiry is the caller's business."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise JwtError("not a JWT")
+    try:
+        header = json.loads(_unb64url(parts[0]))
+        claims = json.loads(_unb64url(parts[1]))
+        signature = _unb64url(parts[2])
+    except (ValueError, binascii.Error):
+        raise JwtError("malformed JWT") from None
+    expected = hmac.new(secret, f"{parts[0]}.{parts[1]}".encode("ascii"), hashlib.sha256).digest()
+    if not isinstance(header, dict) or header.get("alg") != "HS256" or not hmac.compare_digest(signature, expected):
+        raise JwtError("bad signature")
+    return claims
+
+
 class Authenticator:
     """Issues and checks bearer JWTs; checks OCPI credentials tokens."""
 
@@ -95,7 +129,8 @@ class Authenticator:
             "exp": now + self.ttl,
             "jti": str(uuid.uuid4()),
         }
-        return {"access_token": self._sign(claims), "token_type": "Bearer", "expires_in": self.ttl}
+        return {"access_token": jwt_sign(self._secret, claims, kid="sandbox"), "token_type": "Bearer",
+                "expires_in": self.ttl}
 
     def revoke(self, party: Party) -> None:
         if party.jti is not None:
@@ -139,18 +174,10 @@ class Authenticator:
 
     def _check_signature(self, token: str) -> dict[str, object]:
         """The claims of a well-formed token signed with this simulator's key (HS256)."""
-        parts = token.split(".")
-        if len(parts) != 3:
-            raise envelope.unauthorized("Invalid token: not a JWT")
         try:
-            header = json.loads(_unb64url(parts[0]))
-            claims = json.loads(_unb64url(parts[1]))
-            signature = _unb64url(parts[2])
-        except (ValueError, binascii.Error):
-            raise envelope.unauthorized("Invalid token: malformed JWT") from None
-        expected = hmac.new(self._secret, f"{parts[0]}.{parts[1]}".encode("ascii"), hashlib.sha256).digest()
-        if not isinstance(header, dict) or header.get("alg") != "HS256" or not hmac.compare_digest(signature, expected):
-            raise envelope.unauthorized("Invalid token: bad signature")
+            claims = jwt_claims(self._secret, token)
+        except JwtError as e:
+            raise envelope.unauthorized(f"Invalid token: {e}") from None
         if not isinstance(claims, dict):
             raise envelope.unauthorized("Invalid token: no expiry")
         return claims
@@ -176,12 +203,6 @@ class Authenticator:
             if hmac.compare_digest(known.encode("utf-8"), secret.encode("utf-8")):
                 return party
         return None
-
-    def _sign(self, claims: dict[str, Any]) -> str:
-        header = _b64url(json.dumps({"alg": "HS256", "typ": "JWT", "kid": "sandbox"}, separators=(",", ":")).encode())
-        payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
-        signature = hmac.new(self._secret, f"{header}.{payload}".encode("ascii"), hashlib.sha256).digest()
-        return f"{header}.{payload}.{_b64url(signature)}"
 
     def _prune(self) -> None:
         now = self._clock()

@@ -48,6 +48,7 @@ __all__ = ["DEMO_API_KEY", "DEMO_TOKEN", "attach", "close_all", "medido_app_for"
 class _Site:
     """One simulator's open files in one data directory, and the credentials registered on it."""
 
+    files: Files
     store: JournaledStore
     faults: FaultController
     log: RequestLog
@@ -72,8 +73,9 @@ def _site(data_dir: Path, name: str) -> _Site:
     key = (Path(data_dir).resolve(), name)
     site = _sites.get(key)
     if site is None:
-        store, faults, log = Files.of(key[0], name).open()
-        site = _sites[key] = _Site(store, faults, log)
+        files = Files.of(key[0], name)
+        store, faults, log = files.open()
+        site = _sites[key] = _Site(files, store, faults, log)
     return site
 
 
@@ -113,7 +115,7 @@ def medido_app_for(data_dir: Path) -> Starlette:
         site = _site(data_dir, "chilemedido")
         app = site.apps.get(0)
         if app is None:
-            log = chilemedido.MeasurementLog(Path(data_dir).resolve() / "chilemedido.measurements.jsonl")
+            log = chilemedido.MeasurementLog(site.files.beside("measurements.jsonl"))
             app = site.apps[0] = chilemedido.create_app(site.store, faults=site.faults, log=site.log,
                                                         measurements=log, hang_raises=True)
         return app
@@ -133,7 +135,7 @@ def sec_app_for(data_dir: Path, *, accounts: dict[str, tuple[str, str]]) -> Star
         site = _site(data_dir, "sec")
         app = site.apps.get(0)
         if app is None:
-            settings = SecSettings(Path(data_dir).resolve() / "sec.settings.json")
+            settings = SecSettings(site.files.beside("settings.json"))
             app = site.apps[0] = sec_sim.create_app(site.store, faults=site.faults, log=site.log, settings=settings,
                                                     hang_raises=True)
         sec_sim.register_accounts(app, accounts)

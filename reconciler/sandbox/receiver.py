@@ -82,6 +82,12 @@ def _check_ids(body: dict[str, Any], expected: dict[str, str], what: str) -> Non
             raise envelope.invalid(f"{what}.{name}: {body[name]!r} does not match the URL ({url_value!r})")
 
 
+def _check(action: str, schema: Obj, body: Any, expected: dict[str, str], what: str) -> None:
+    """A PUT or PATCH body valid for `schema`, whose ids (where given) are those of the URL."""
+    _validate(action, schema, body)
+    _check_ids(body, expected, what)
+
+
 def _unique(items: list[dict[str, Any]] | None, id_field: str, path: str) -> None:
     seen: set[str] = set()
     for i, item in enumerate(items or ()):
@@ -112,44 +118,35 @@ class Receiver:
     def put_location(self, cc: str, pid: str, loc: str, evse: str | None, conn: str | None, body: Any) -> None:
         s = self.schemas
         if evse is None:
-            _validate("PUT", s.location, body)
-            _check_ids(body, {"country_code": cc, "party_id": pid, "id": loc}, "Location")
-            self._check_location_lists(body)
-            self.store.put(LOCATIONS, object_key(cc, pid, loc), body)
+            _check("PUT", s.location, body, {"country_code": cc, "party_id": pid, "id": loc}, "Location")
+            self._store_location(cc, pid, loc, body)
             return
         location = self._location(cc, pid, loc)
         if conn is None:
-            _validate("PUT", s.evse, body)
-            _check_ids(body, {"uid": evse}, "EVSE")
+            _check("PUT", s.evse, body, {"uid": evse}, "EVSE")
             _unique(body.get("connectors"), "id", "EVSE.connectors")
             self._replace_evse(cc, pid, loc, location, evse, body, create=True)
             return
         old_evse = self._evse(location, evse, loc)
-        _validate("PUT", s.connector, body)
-        _check_ids(body, {"id": conn}, "Connector")
+        _check("PUT", s.connector, body, {"id": conn}, "Connector")
         self._replace_connector(cc, pid, loc, location, old_evse, conn, body, create=True)
 
     def patch_location(self, cc: str, pid: str, loc: str, evse: str | None, conn: str | None, body: Any) -> None:
         s = self.schemas
         location = self._location(cc, pid, loc)
         if evse is None:
-            _validate("PATCH", s.location, body)
-            _check_ids(body, {"country_code": cc, "party_id": pid, "id": loc}, "Location")
-            merged = {**location, **body}
-            self._check_location_lists(merged)
-            self.store.put(LOCATIONS, object_key(cc, pid, loc), merged)
+            _check("PATCH", s.location, body, {"country_code": cc, "party_id": pid, "id": loc}, "Location")
+            self._store_location(cc, pid, loc, {**location, **body})
             return
         old_evse = self._evse(location, evse, loc)
         if conn is None:
-            _validate("PATCH", s.evse, body)
-            _check_ids(body, {"uid": evse}, "EVSE")
+            _check("PATCH", s.evse, body, {"uid": evse}, "EVSE")
             if "connectors" in body:
                 _unique(body["connectors"], "id", "EVSE.connectors")
             self._replace_evse(cc, pid, loc, location, evse, {**old_evse, **body}, create=False)
             return
         old_conn = self._connector(old_evse, conn, loc, evse)
-        _validate("PATCH", s.connector, body)
-        _check_ids(body, {"id": conn}, "Connector")
+        _check("PATCH", s.connector, body, {"id": conn}, "Connector")
         self._replace_connector(cc, pid, loc, location, old_evse, conn, {**old_conn, **body}, create=False)
 
     def _replace_evse(
@@ -169,6 +166,11 @@ class Receiver:
         stamp = new["last_updated"]
         new_evse = {**evse, "connectors": connectors, "last_updated": _later(evse.get("last_updated"), stamp)}
         self._replace_evse(cc, pid, loc, location, str(evse["uid"]), new_evse, create=False)
+
+    def _store_location(self, cc: str, pid: str, loc: str, location: dict[str, Any]) -> None:
+        """Keep a whole Location (a PUT, or a PATCH merged) once its EVSE and connector lists are checked."""
+        self._check_location_lists(location)
+        self.store.put(LOCATIONS, object_key(cc, pid, loc), location)
 
     def _check_location_lists(self, location: dict[str, Any]) -> None:
         evses = location.get("evses")
@@ -205,15 +207,13 @@ class Receiver:
 
     def put_object(self, collection: str, cc: str, pid: str, object_id: str, body: Any) -> None:
         schema = self._schema(collection)
-        _validate("PUT", schema, body)
-        _check_ids(body, {"country_code": cc, "party_id": pid, "id": object_id}, schema.name)
+        _check("PUT", schema, body, {"country_code": cc, "party_id": pid, "id": object_id}, schema.name)
         self.store.put(collection, object_key(cc, pid, object_id), body)
 
     def patch_object(self, collection: str, cc: str, pid: str, object_id: str, body: Any) -> None:
         current = self.get_object(collection, cc, pid, object_id)
         schema = self._schema(collection)
-        _validate("PATCH", schema, body)
-        _check_ids(body, {"country_code": cc, "party_id": pid, "id": object_id}, schema.name)
+        _check("PATCH", schema, body, {"country_code": cc, "party_id": pid, "id": object_id}, schema.name)
         self.store.put(collection, object_key(cc, pid, object_id), {**current, **body})
 
     def delete_object(self, collection: str, cc: str, pid: str, object_id: str) -> None:

@@ -5,6 +5,8 @@ Tests and operators read it to see exactly what a client sent and what the simul
 
     {"time", "method", "path", "query", "headers", "body", "status", "response", "fault"}
 
+followed by a simulator's own fields, if any (SEC's `account`: which role called).
+
 Header names are lower-case; the values of credential headers (`authorization`, `x-api-key`) and
 of credential fields in bodies (`access_token`, OCPI credentials `token`) are replaced by
 "(sensitive)", and in the file any secret registered with `reconciler.core.redact` is blanked too,
@@ -92,8 +94,10 @@ class RequestLog:
         status: int,
         response: Any,
         fault: str | None,
+        **extra: Any,
     ) -> dict[str, Any]:
-        """Append one entry (bodies are parsed JSON values or None) and return it."""
+        """Append one entry (bodies are parsed JSON values or None) and return it; `extra` fields
+        (a simulator's own, such as which account called) come last."""
         entry = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "method": method,
@@ -104,6 +108,7 @@ class RequestLog:
             "status": status,
             "response": mask_body(response),
             "fault": fault,
+            **extra,
         }
         self.append(entry)
         return entry

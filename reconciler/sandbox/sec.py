@@ -22,7 +22,6 @@ which role called). Answers are `{"statusCode", "message"}`, errors included.
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 import time
 from collections.abc import Callable
@@ -37,10 +36,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from reconciler.sandbox import envelope, requestlog, sec_rules
 from reconciler.sandbox import sec_catalogue as cat
 from reconciler.sandbox.datastore import JournaledStore
-from reconciler.sandbox.faults import WRITE_METHODS, FaultController
+from reconciler.sandbox.faults import FaultController
 from reconciler.sandbox.requestlog import RequestLog, parse_json
 from reconciler.sandbox.sec_rules import SecError
-from reconciler.sandbox.simulator import SimulatorBase, admin_routes, make_app
+from reconciler.sandbox.simulator import SimulatorBase, admin_routes, make_app, media_type
 
 SESSION_SECONDS = 30 * 60
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -124,10 +123,9 @@ class _Simulator(SimulatorBase):
                     started = self.clock()
                     status, answer = self.call(request, handler, session.roles, body)
                     session.active_at = max(session.active_at, started)
-                    if status < 300 and method in WRITE_METHODS:
-                        dropped = self.faults.after_write(method, path)
-                        if dropped is not None:
-                            fault, hang = "drop", dropped
+                    dropped = self.dropped(method, path, status)
+                    if dropped is not None:
+                        fault, hang = "drop", dropped
             except SecError as e:
                 status, answer = e.status, {"statusCode": e.status, "message": e.message}
         self._log(request, body, status, answer, fault, account)
@@ -137,8 +135,7 @@ class _Simulator(SimulatorBase):
         return Response(envelope.dumps(answer), status, headers, media_type="application/json")
 
     def call(self, request: Request, handler: Rule, roles: list[str], body: Any) -> tuple[int, dict[str, Any]]:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":
+        if media_type(request) != "application/json":
             raise SecError(415, "Content-Type must be application/json")
         if not isinstance(body, dict):
             raise SecError(400, "The body must be a JSON object")
@@ -151,11 +148,9 @@ class _Simulator(SimulatorBase):
             body = {**body, "username": requestlog.MASK}
         if "IdToken" in answer:
             answer = {**answer, "IdToken": requestlog.MASK}
-        self.log.append({
-            "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "method": request.method, "path": request.url.path, "query": request.url.query,
-            "headers": requestlog.mask_headers(request.headers), "body": requestlog.mask_body(body),
-            "status": status, "response": requestlog.mask_body(answer), "fault": fault, "account": account})
+        self.log.record(method=request.method, path=request.url.path, query=request.url.query,
+                        headers=request.headers, body=body, status=status, response=answer, fault=fault,
+                        account=account)
 
     # -- handlers ---------------------------------------------------------------------------
     def tariffs(self, roles: list[str], body: dict[str, Any], method: str) -> tuple[int, dict[str, Any]]:

@@ -59,6 +59,10 @@ class Files:
     def of(cls, data_dir: Path, name: str) -> Files:
         return cls(data_dir / f"{name}.json", data_dir / f"{name}.faults.json", data_dir / f"{name}.requests.jsonl")
 
+    def beside(self, suffix: str) -> Path:
+        """A further file of the simulator's, `<name>.<suffix>` (measurements, settings)."""
+        return self.store.with_name(f"{self.store.stem}.{suffix}")
+
     def open(self) -> tuple[JournaledStore, FaultController, RequestLog]:
         self.store.parent.mkdir(parents=True, exist_ok=True)
         return JournaledStore(self.store), FaultController(self.faults), RequestLog(self.log)
@@ -80,9 +84,10 @@ def _siem(data_dir: Path, options: Options) -> Starlette:
 
 
 def _chilemedido(data_dir: Path, options: Options) -> Starlette:
-    store, faults, log = Files.of(data_dir, "chilemedido").open()
+    files = Files.of(data_dir, "chilemedido")
+    store, faults, log = files.open()
     app = chilemedido.create_app(store, faults=faults, log=log,
-                                 measurements=chilemedido.MeasurementLog(data_dir / "chilemedido.measurements.jsonl"))
+                                 measurements=chilemedido.MeasurementLog(files.beside("measurements.jsonl")))
     # What a ChileMedido administrator hands out: a refresh token of the demo provider, readable by this user only.
     token_file = data_dir / MEDIDO_TOKEN_FILE
     fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -92,8 +97,9 @@ def _chilemedido(data_dir: Path, options: Options) -> Starlette:
 
 
 def _sec(data_dir: Path, options: Options) -> Starlette:
-    store, faults, log = Files.of(data_dir, "sec").open()
-    return sec.create_app(store, faults=faults, log=log, settings=sec_catalogue.Settings(data_dir / "sec.settings.json"))
+    files = Files.of(data_dir, "sec")
+    store, faults, log = files.open()
+    return sec.create_app(store, faults=faults, log=log, settings=sec_catalogue.Settings(files.beside("settings.json")))
 
 
 # mount name -> factory; a new simulator is one line here.

@@ -39,7 +39,8 @@ from reconciler.sandbox.envelope import OcpiError
 from reconciler.sandbox.faults import WRITE_METHODS, FaultController
 from reconciler.sandbox.receiver import Receiver
 from reconciler.sandbox.requestlog import RequestLog, parse_json
-from reconciler.sandbox.simulator import SimulatorBase, admin_routes, make_app
+from reconciler.sandbox.simulator import Call as BaseCall
+from reconciler.sandbox.simulator import SimulatorBase, admin_routes, make_app, media_type
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 IDEMPOTENCY_SECONDS = 3600.0
@@ -47,13 +48,9 @@ MODULES = ("locations", "sessions", "tariffs")
 
 
 @dataclass
-class Call:
-    """One authenticated OCPI request as the handlers see it."""
+class Call(BaseCall):
+    """One OCPI request as the handlers see it, and the party calling (None: not authenticated)."""
 
-    request: Request
-    method: str
-    params: dict[str, str]
-    body: Any
     party: Party | None
 
 
@@ -108,8 +105,8 @@ class _Simulator(SimulatorBase):
             reply = Reply(error.http_status, envelope.error_envelope(error, self.clock()), injected.headers)
         else:
             reply, fault, processed = self._process(request, handler, methods, authenticated, method, body, request_id)
-            if processed and reply.status < 300 and method in WRITE_METHODS and not path.endswith("/auth/token"):
-                dropped = self.faults.after_write(method, path)
+            if processed and not path.endswith("/auth/token"):
+                dropped = self.dropped(method, path, reply.status)
                 if dropped is not None:
                     fault, hang = "drop", dropped
         headers = {**reply.headers, "X-Correlation-ID": correlation}
@@ -166,8 +163,7 @@ class _Simulator(SimulatorBase):
         """A PUT/PATCH body must be sent as JSON and be a JSON object (None: empty or not JSON)."""
         if method not in ("PUT", "PATCH"):
             return body
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":
+        if media_type(request) != "application/json":
             raise OcpiError(415, envelope.INVALID_PARAMETERS, "Content-Type must be application/json")
         if not isinstance(body, dict):
             raise envelope.invalid("The body must be a JSON object")
@@ -193,8 +189,7 @@ class _Simulator(SimulatorBase):
     # -- handlers ---------------------------------------------------------------------------
 
     def issue_token(self, call: Call) -> Reply:
-        content_type = call.request.headers.get("content-type")
-        if content_type and content_type.split(";")[0].strip().lower() != "application/json":
+        if call.request.headers.get("content-type") and media_type(call.request) != "application/json":
             raise OcpiError(415, envelope.INVALID_PARAMETERS, "Content-Type must be application/json")
         return Reply(200, self.auth.issue(call.request.headers.get("x-api-key")), {"Cache-Control": "no-store"})
 

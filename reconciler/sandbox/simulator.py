@@ -2,9 +2,12 @@
 their request pipeline.
 
 - `SimulatorBase`: the data store, fault controller, request log, clock and the lock the handlers
-  hold while they read-modify-write the store (embedded apps may run in threads); `settle` ends
-  every request the same way (the fault controller's after-step, then an injected hang, which
-  in process raises `httpx.ReadTimeout`, since an in-process transport has no timeout of its own).
+  hold while they read-modify-write the store (embedded apps may run in threads); `dropped` asks
+  the fault controller whether a processed write loses its answer; `settle` ends every request the
+  same way (the fault controller's after-step, then an injected hang, which in process raises
+  `httpx.ReadTimeout`, since an in-process transport has no timeout of its own).
+- `Call`: one request as a simulator's handlers see it (each simulator adds who is calling).
+- `media_type`: the request's Content-Type without parameters, lower-case.
 - `admin_routes`: `/_sandbox/faults`, `/requests` and `/data`: no auth, not logged, not faulted.
 - `make_app`: the Starlette app with the simulator's parts on `app.state`.
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -26,8 +30,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from reconciler.sandbox.datastore import JournaledStore
-from reconciler.sandbox.faults import FaultController, Faults
+from reconciler.sandbox.faults import WRITE_METHODS, FaultController, Faults
 from reconciler.sandbox.requestlog import RequestLog
+
+
+@dataclass
+class Call:
+    """One request as the handlers see it: method, path parameters and parsed JSON body (None
+    when empty or not JSON)."""
+
+    request: Request
+    method: str
+    params: dict[str, str]
+    body: Any
+
+
+def media_type(request: Request) -> str:
+    """The request's Content-Type without its parameters, lower-case ("" when absent)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
 class SimulatorBase:
@@ -39,6 +59,13 @@ class SimulatorBase:
         self.clock = clock
         self.hang_raises = hang_raises
         self.lock = threading.Lock()
+
+    def dropped(self, method: str, path: str, status: int) -> float | None:
+        """For a write answered with success: how long to hang when an injected fault drops its
+        response (the write is kept), else None."""
+        if status < 300 and method in WRITE_METHODS:
+            return self.faults.after_write(method, path)
+        return None
 
     async def settle(self, method: str, path: str, fault: str | None, hang: float) -> None:
         """The last step of every request, once its answer is logged and before it is sent."""

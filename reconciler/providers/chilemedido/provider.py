@@ -34,7 +34,7 @@ from reconciler.providers.base import (
 from reconciler.providers.chilemedido import auth, planning, refresh, wire
 from reconciler.providers.chilemedido.upload import Uploader
 from reconciler.providers.connection import Connector, Network, Service
-from reconciler.providers.http import PlatformClient
+from reconciler.providers.http import LazyClient, PlatformClient
 from reconciler.state.model import ResourceState, Watermark
 
 DAY = 86400.0
@@ -48,7 +48,7 @@ def repository_root(start: Path) -> Path | None:
     return None
 
 
-class MedidoProvider(Provider):
+class MedidoProvider(LazyClient, Provider):
     type = "chilemedido"
 
     def __init__(self, platform: models.Platform, *, connector: Connector | None = None) -> None:
@@ -161,12 +161,6 @@ class MedidoProvider(Provider):
 
     # --- network ---------------------------------------------------------------------------------
     @property
-    def client(self) -> PlatformClient:
-        if self._client is None:
-            self._client = self._make_client()
-        return self._client
-
-    @property
     def output(self) -> PlatformClient | None:
         """The output API client, when the platform configures one."""
         if self._output is None and self.cfg.output is not None:
@@ -210,12 +204,6 @@ class MedidoProvider(Provider):
             if c is not None:
                 await c.aclose()
         self._client = self._output = None
-
-    def counters(self) -> dict[str, int]:
-        if self._client is None:
-            return {}
-        c = self._client.counters
-        return {"reads": c.reads, "writes": c.writes, "retries": c.retries, "auth": c.auth}
 
     def use_watermarks(self, watermarks: dict[str, Watermark]) -> None:
         self.watermarks = dict(watermarks)

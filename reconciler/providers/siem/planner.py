@@ -12,39 +12,38 @@ Rules (OCPI 2.2.1 and the SIEM guide):
   tombstone so it is never reused; a Location cannot be deleted: its EVSEs are set REMOVED;
 - tariffs have no PATCH: a change is a PUT of the whole tariff; a tariff is created before a
   connector references it and deleted only after the references to it are gone.
+
+The bodies sent are built in `bodies`; the objects a plan without a refresh stands in for the live
+ones with are rebuilt from the state in `from_state`.
 """
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from reconciler.core.diagnostics import Diagnostic
 from reconciler.plans.model import Action, FieldChange, HttpRequest, PriceChange, ResourceChange, StateUpdate
-from reconciler.providers.base import FieldDiff, ObjectDiff, PlanResponse, ReadResponse
+from reconciler.providers.base import ObjectDiff, PlanResponse, ReadResponse
 from reconciler.providers.display import field_changes, pct, price
-from reconciler.providers.siem import wire
-from reconciler.state.model import ResourceState
+from reconciler.providers.siem import bodies, wire
+from reconciler.providers.siem.from_state import raw_from_state
 
 if TYPE_CHECKING:
     from reconciler.providers.siem.provider import SiemProvider
-
-
-def _apply_fields(body: dict[str, Any], fields: list[FieldDiff]) -> bool:
-    for f in fields:
-        if f.op == "clear":
-            body.pop(f.path, None)
-        else:
-            body[f.path] = copy.deepcopy(f.after)
-    return bool(fields)
 
 
 def _refs(attrs: dict[str, Any] | None) -> set[str]:
     return {str(t).casefold() for t in (attrs or {}).get("tariff_ids") or []}
 
 
+_CHANGED = ("create", "update", "delete")
+
+
 class _Builder:
+    """The plan of one SIEM platform, built change by change: `changes` (and `by_addr`), the
+    `diagnostics`, and `carrier`, which change sends each connector (for the ordering of tariffs)."""
+
     def __init__(self, prov: SiemProvider, diffs: list[ObjectDiff], live: ReadResponse, now: str) -> None:
         self.prov = prov
         self.p = prov.name
@@ -61,7 +60,7 @@ class _Builder:
 
     # --- small helpers ---------------------------------------------------------------------------
     def ids(self, address: str) -> list[str]:
-        return address.split(".", 2)[2].split("/")
+        return bodies.local_ids(address)
 
     def state_put(self, d: ObjectDiff, attrs: dict[str, Any] | None = None) -> StateUpdate:
         desired = d.desired
@@ -96,6 +95,10 @@ class _Builder:
         self.by_addr[d.address] = rc
         return rc
 
+    def covered(self, d: ObjectDiff, by: str) -> None:
+        """`d` changes, sent inside the request of the change at `by`."""
+        self.change(d, _ACTION[d.status], covered_by=by)
+
     def whole_object(self, rc: ResourceChange, address: str) -> None:
         """`rc` sends the object at `address` whole, built from its live version: without a refresh
         that was rebuilt from the state, which knows neither the fields others set nor the live
@@ -109,48 +112,6 @@ class _Builder:
                 "makes this change only with a refresh (the default), so that fields others set are kept",
                 address=rc.address, code="siem.needs_refresh", params={"address": rc.address}))
 
-    def new_connector(self, d: ObjectDiff) -> dict[str, Any]:
-        assert d.desired is not None
-        return {"id": self.ids(d.address)[2], **copy.deepcopy(d.desired.attrs), "last_updated": self.now}
-
-    def new_evse(self, d: ObjectDiff, conns: list[ObjectDiff]) -> dict[str, Any]:
-        assert d.desired is not None
-        return {"uid": self.ids(d.address)[1], **copy.deepcopy(d.desired.attrs), **d.desired.init,
-                "connectors": [self.new_connector(c) for c in conns if c.desired is not None],
-                "last_updated": self.now}
-
-    def merge_evse(self, live_evse: dict[str, Any], d: ObjectDiff, conns: list[ObjectDiff]) -> dict[str, Any]:
-        body = copy.deepcopy(live_evse)
-        changed = _apply_fields(body, d.fields)
-        by_id = {self.ids(c.address)[2].casefold(): c for c in conns}
-        out = []
-        for lc in body.get("connectors") or []:
-            c = by_id.get(str(lc.get("id", "")).casefold())
-            if c is None or c.status == "noop":
-                out.append(lc)
-            elif c.status == "delete":
-                changed = True
-            elif c.status == "update":
-                _apply_fields(lc, c.fields)
-                lc["last_updated"] = self.now
-                out.append(lc)
-                changed = True
-            else:
-                out.append(lc)
-        for c in conns:
-            if c.status == "create":
-                out.append(self.new_connector(c))
-                changed = True
-        body["connectors"] = out
-        if changed:
-            body["last_updated"] = self.now
-        return body
-
-    def patch_body(self, d: ObjectDiff) -> dict[str, Any]:
-        body = {f.path: copy.deepcopy(f.after) for f in d.fields if f.op != "clear"}
-        body["last_updated"] = self.now
-        return body
-
     def loc_path(self, loc: str, evse: str | None = None, conn: str | None = None) -> str:
         return wire.location_path(self.cc, self.pid, loc, evse, conn)
 
@@ -163,8 +124,17 @@ class _Builder:
                 out.append(self.state_put(c))
         return out
 
+    def removed_states(self, e: ObjectDiff, conns: list[ObjectDiff]) -> list[StateUpdate]:
+        """The state once EVSE `e` is removed: its tombstone, and none of its connectors."""
+        return [self.tombstone(e.address), *[StateUpdate(op="remove", address=c.address) for c in conns]]
+
+    def new_evse_states(self, e: ObjectDiff, conns: list[ObjectDiff]) -> list[StateUpdate]:
+        """The state once EVSE `e` is created with its connectors."""
+        return [self.state_put(e), *self.conn_states(conns, only_changed=False)]
+
     # --- locations -------------------------------------------------------------------------------
     def location(self, loc: ObjectDiff, evses: list[ObjectDiff], conns: dict[str, list[ObjectDiff]]) -> None:
+        """The changes of a Location, its EVSEs (`evses`) and their connectors (`conns`, by EVSE)."""
         if loc.status == "noop" and not loc.needs_clear and all(
                 e.status == "noop" and not e.needs_clear and all(c.status == "noop" for c in conns[e.address])
                 for e in evses):
@@ -175,66 +145,68 @@ class _Builder:
         loc_id = self.ids(loc.address)[0]
         live_loc = self.live.raw_object(loc.address)
         if loc.status == "create":
-            new_evses = []
-            body = {"country_code": self.cc, "party_id": self.pid, "id": loc_id,
-                    **copy.deepcopy(loc.desired.attrs if loc.desired else {})}
-            states = [self.state_put(loc)]
-            for e in evses:
-                if e.desired is None:
-                    continue
-                new_evses.append(self.new_evse(e, conns[e.address]))
-                states.append(self.state_put(e))
-                states += self.conn_states(conns[e.address], only_changed=False)
-            body["evses"] = new_evses
-            body["last_updated"] = self.now
-            self.change(loc, Action.CREATE, [HttpRequest(method="PUT", path=self.loc_path(loc_id), body=body)],
-                        state=states)
-            for e in evses:
-                if e.desired is None:
-                    continue
-                self.change(e, Action.CREATE, covered_by=loc.address)
-                for c in conns[e.address]:
-                    if c.desired is not None:
-                        self.change(c, Action.CREATE, covered_by=loc.address)
-                        self.carrier[c.address] = loc.address
+            self.location_create(loc, evses, conns)
             return
         if loc.status == "delete":
-            reqs, states = [], [StateUpdate(op="remove", address=loc.address)]
-            for le in (live_loc or {}).get("evses") or []:
-                if le.get("status") != wire.REMOVED:
-                    reqs.append(HttpRequest(method="PATCH", path=self.loc_path(loc_id, str(le.get("uid"))),
-                                            body={"status": wire.REMOVED, "last_updated": self.now}))
-            for e in evses:
-                if e.prior is not None and e.prior.status == "removed":
-                    continue
-                states.append(self.tombstone(e.address))
-                states += [StateUpdate(op="remove", address=c.address) for c in conns[e.address]]
-            self.change(loc, Action.DELETE, reqs, state=states, notes=[
-                "OCPI has no DELETE for Locations: every EVSE of this Location is set to REMOVED and the "
-                "Location is no longer managed."])
-            for e in evses:
-                if e.status == "delete":
-                    self.change(e, Action.DELETE, covered_by=loc.address)
-                    for c in conns[e.address]:
-                        self.carrier[c.address] = loc.address
+            self.location_delete(loc, live_loc, evses, conns)
             return
         if loc.status not in ("update", "noop"):
             return
         live_evses = {str(le.get("uid", "")).casefold(): le for le in (live_loc or {}).get("evses") or []}
         if loc.needs_clear and live_loc is not None:
-            self.location_put(loc, live_loc, evses, conns, live_evses)
+            self.location_put(loc, live_loc, evses, conns)
             return
         if loc.status == "update":
             self.change(loc, Action.UPDATE, [HttpRequest(method="PATCH", path=self.loc_path(loc_id),
-                                                         body=self.patch_body(loc))], state=[self.state_put(loc)])
+                                                         body=bodies.patch_body(loc, self.now))],
+                        state=[self.state_put(loc)])
         for e in evses:
             self.evse(loc_id, e, conns[e.address], live_evses)
 
+    def location_create(self, loc: ObjectDiff, evses: list[ObjectDiff], conns: dict[str, list[ObjectDiff]]) -> None:
+        """One PUT of the new Location carrying its EVSEs and connectors, which it covers."""
+        new = [e for e in evses if e.desired is not None]
+        states = [self.state_put(loc)]
+        new_evses = []
+        for e in new:
+            new_evses.append(bodies.new_evse(e, conns[e.address], self.now))
+            states += self.new_evse_states(e, conns[e.address])
+        body = bodies.new_location(self.cc, self.pid, loc, new_evses, self.now)
+        self.change(loc, Action.CREATE, [HttpRequest(method="PUT", path=self.loc_path(self.ids(loc.address)[0]),
+                                                     body=body)], state=states)
+        for e in new:
+            self.change(e, Action.CREATE, covered_by=loc.address)
+            for c in conns[e.address]:
+                if c.desired is not None:
+                    self.change(c, Action.CREATE, covered_by=loc.address)
+                    self.carrier[c.address] = loc.address
+
+    def location_delete(self, loc: ObjectDiff, live_loc: dict[str, Any] | None, evses: list[ObjectDiff],
+                        conns: dict[str, list[ObjectDiff]]) -> None:
+        """A Location cannot be deleted: a PATCH `status: REMOVED` of each live EVSE not yet removed."""
+        loc_id = self.ids(loc.address)[0]
+        reqs = [HttpRequest(method="PATCH", path=self.loc_path(loc_id, str(le.get("uid"))),
+                            body=bodies.removal_patch(self.now))
+                for le in (live_loc or {}).get("evses") or [] if le.get("status") != wire.REMOVED]
+        states = [StateUpdate(op="remove", address=loc.address)]
+        for e in evses:
+            if e.prior is not None and e.prior.status == "removed":
+                continue
+            states += self.removed_states(e, conns[e.address])
+        self.change(loc, Action.DELETE, reqs, state=states, notes=[
+            "OCPI has no DELETE for Locations: every EVSE of this Location is set to REMOVED and the "
+            "Location is no longer managed."])
+        for e in evses:
+            if e.status == "delete":
+                self.change(e, Action.DELETE, covered_by=loc.address)
+                for c in conns[e.address]:
+                    self.carrier[c.address] = loc.address
+
     def location_put(self, loc: ObjectDiff, live_loc: dict[str, Any], evses: list[ObjectDiff],
-                     conns: dict[str, list[ObjectDiff]], live_evses: dict[str, dict[str, Any]]) -> None:
-        body = copy.deepcopy(live_loc)
-        _apply_fields(body, loc.fields)
-        body["last_updated"] = self.now
+                     conns: dict[str, list[ObjectDiff]]) -> None:
+        """A field of the Location is cleared: one PUT of the whole Location, built from the live one,
+        carrying every change of its EVSEs and connectors."""
+        body = bodies.whole(live_loc, loc, self.now)
         states = [self.state_put(loc)]
         out_evses = []
         seen = set()
@@ -245,21 +217,17 @@ class _Builder:
             if e is None or e.status == "noop" and not any(c.status != "noop" for c in conns[e.address]):
                 out_evses.append(le)
             elif e.status == "delete":
-                if le.get("status") != wire.REMOVED:
-                    le = {**le, "status": wire.REMOVED, "last_updated": self.now}
-                out_evses.append(le)
-                states.append(self.tombstone(e.address))
-                states += [StateUpdate(op="remove", address=c.address) for c in conns[e.address]]
+                out_evses.append(bodies.removed_evse(le, self.now))
+                states += self.removed_states(e, conns[e.address])
             else:
-                out_evses.append(self.merge_evse(le, e, conns[e.address]))
+                out_evses.append(bodies.merged_evse(le, e, conns[e.address], self.now))
                 if e.status == "update":
                     states.append(self.state_put(e))
                 states += self.conn_states(conns[e.address], only_changed=True)
         for e in evses:
             if e.status == "create" and self.ids(e.address)[1].casefold() not in seen:
-                out_evses.append(self.new_evse(e, conns[e.address]))
-                states.append(self.state_put(e))
-                states += self.conn_states(conns[e.address], only_changed=False)
+                out_evses.append(bodies.new_evse(e, conns[e.address], self.now))
+                states += self.new_evse_states(e, conns[e.address])
         body["evses"] = out_evses
         rc = self.change(loc, Action.UPDATE, [HttpRequest(method="PUT", path=self.loc_path(self.ids(loc.address)[0]),
                                                           body=body)], state=states,
@@ -267,14 +235,17 @@ class _Builder:
                                 "whole, built from the live object"])
         self.whole_object(rc, loc.address)
         for e in evses:
-            if e.status in ("create", "update", "delete"):
-                self.change(e, _ACTION[e.status], covered_by=loc.address)
+            if e.status in _CHANGED:
+                self.covered(e, loc.address)
             for c in conns[e.address]:
-                if c.status in ("create", "update", "delete"):
-                    self.change(c, _ACTION[c.status], covered_by=loc.address)
+                if c.status in _CHANGED:
+                    self.covered(c, loc.address)
                 self.carrier[c.address] = loc.address
 
+    # --- EVSEs -----------------------------------------------------------------------------------
     def evse(self, loc_id: str, e: ObjectDiff, conns: list[ObjectDiff], live_evses: dict[str, Any]) -> None:
+        """The changes of EVSE `e` and its connectors `conns`, in a Location that is itself kept
+        (`live_evses`: the live EVSEs of that Location, by casefolded uid)."""
         uid = self.ids(e.address)[1]
         live_evse = live_evses.get(uid.casefold())
         if e.status == "noop" and all(c.status == "noop" for c in conns):
@@ -283,91 +254,100 @@ class _Builder:
             return  # the common case at scale: nothing to send, no URL to build
         path = self.loc_path(loc_id, uid)
         if e.status == "create":
-            self.change(e, Action.CREATE, [HttpRequest(method="PUT", path=path, body=self.new_evse(e, conns))],
-                        state=[self.state_put(e), *self.conn_states(conns, only_changed=False)])
-            for c in conns:
-                if c.desired is not None:
-                    self.change(c, Action.CREATE, covered_by=e.address)
-                    self.carrier[c.address] = e.address
+            self.evse_create(e, conns, path)
+        elif e.status == "delete":
+            self.evse_delete(e, conns, path, live_evse)
+        elif e.status not in ("update", "noop"):
             return
-        if e.status == "delete":
-            reqs = []
-            if live_evse is not None and live_evse.get("status") != wire.REMOVED:
-                reqs.append(HttpRequest(method="PATCH", path=path,
-                                        body={"status": wire.REMOVED, "last_updated": self.now}))
-            states = [self.tombstone(e.address), *[StateUpdate(op="remove", address=c.address) for c in conns]]
-            self.change(e, Action.DELETE, reqs, state=states,
-                        notes=["OCPI has no DELETE for EVSEs: it is set to status REMOVED; its uid is never reused."])
-            for c in conns:
-                self.carrier[c.address] = e.address
-                if c.status == "delete":
-                    self.change(c, Action.DELETE, covered_by=e.address)
-            return
-        if e.status not in ("update", "noop"):
-            return
-        if live_evse is not None and (e.needs_clear or any(c.status == "delete" for c in conns)):
-            body = self.merge_evse(live_evse, e, conns)
-            states = ([self.state_put(e)] if e.status == "update" else []) + self.conn_states(conns, only_changed=True)
-            why = ("a connector is removed: OCPI removes a connector only by a PUT of its whole EVSE"
-                   if any(c.status == "delete" for c in conns) else
-                   "a field is cleared: OCPI PATCH cannot remove a field, so the EVSE is sent whole, "
-                   "built from the live object")
+        elif live_evse is not None and (e.needs_clear or any(c.status == "delete" for c in conns)):
+            self.evse_put(e, conns, path, live_evse)
+        else:
             if e.status == "update":
-                rc = self.change(e, Action.UPDATE, [HttpRequest(method="PUT", path=path, body=body)], state=states,
-                                 notes=[why])
-                carrier = e.address
-            else:
-                # The EVSE itself is unchanged; the PUT is carried by the first changed connector.
-                first = next(c for c in conns if c.status in ("create", "update", "delete"))
-                carrier = first.address
-                rc = self.change(first, _ACTION[first.status], [HttpRequest(method="PUT", path=path, body=body)],
-                                 state=states, notes=[why])
-            self.whole_object(rc, e.address)
+                self.change(e, Action.UPDATE, [HttpRequest(method="PATCH", path=path,
+                                                           body=bodies.patch_body(e, self.now))],
+                            state=[self.state_put(e)])
             for c in conns:
-                if c.address != carrier and c.status in ("create", "update", "delete"):
-                    self.change(c, _ACTION[c.status], covered_by=carrier)
-                self.carrier[c.address] = carrier
-            return
-        if e.status == "update":
-            self.change(e, Action.UPDATE, [HttpRequest(method="PATCH", path=path, body=self.patch_body(e))],
-                        state=[self.state_put(e)])
+                self.connector(c, loc_id, uid, live_evse)
+
+    def evse_create(self, e: ObjectDiff, conns: list[ObjectDiff], path: str) -> None:
+        """One PUT of the new EVSE carrying its connectors, which it covers."""
+        self.change(e, Action.CREATE, [HttpRequest(method="PUT", path=path,
+                                                   body=bodies.new_evse(e, conns, self.now))],
+                    state=self.new_evse_states(e, conns))
         for c in conns:
-            cpath = self.loc_path(loc_id, uid, self.ids(c.address)[2]) if c.status in ("create", "update") else ""
-            if c.status == "create":
-                self.change(c, Action.CREATE, [HttpRequest(method="PUT", path=cpath, body=self.new_connector(c))],
-                            state=[self.state_put(c)])
-            elif c.status == "update" and c.needs_clear and live_evse is not None:
-                # A PATCH cannot remove a field: the connector (the smallest object holding it; the
-                # SIEM guide lets a PUT address it within its EVSE) is sent whole, from the live one.
-                live_conn = wire.find(live_evse.get("connectors"), "id", self.ids(c.address)[2])
-                body = copy.deepcopy(live_conn) if live_conn is not None else self.new_connector(c)
-                _apply_fields(body, c.fields)
-                body["last_updated"] = self.now
-                rc = self.change(c, Action.UPDATE, [HttpRequest(method="PUT", path=cpath, body=body)],
-                                 state=[self.state_put(c)],
-                                 notes=["a field is cleared: OCPI PATCH cannot remove a field, so the connector is "
-                                        "sent whole, built from the live object"])
-                self.whole_object(rc, c.address)
-            elif c.status == "update":
-                self.change(c, Action.UPDATE, [HttpRequest(method="PATCH", path=cpath, body=self.patch_body(c))],
-                            state=[self.state_put(c)])
-            self.carrier[c.address] = c.address
+            if c.desired is not None:
+                self.change(c, Action.CREATE, covered_by=e.address)
+                self.carrier[c.address] = e.address
+
+    def evse_delete(self, e: ObjectDiff, conns: list[ObjectDiff], path: str, live_evse: dict[str, Any] | None) -> None:
+        """An EVSE leaves with a PATCH `status: REMOVED` (none when the live one already is, or is
+        gone) and stays in the state as a tombstone; its connectors go with it."""
+        reqs = []
+        if live_evse is not None and live_evse.get("status") != wire.REMOVED:
+            reqs.append(HttpRequest(method="PATCH", path=path, body=bodies.removal_patch(self.now)))
+        self.change(e, Action.DELETE, reqs, state=self.removed_states(e, conns),
+                    notes=["OCPI has no DELETE for EVSEs: it is set to status REMOVED; its uid is never reused."])
+        for c in conns:
+            self.carrier[c.address] = e.address
+            if c.status == "delete":
+                self.change(c, Action.DELETE, covered_by=e.address)
+
+    def evse_put(self, e: ObjectDiff, conns: list[ObjectDiff], path: str, live_evse: dict[str, Any]) -> None:
+        """A field of the EVSE is cleared or a connector removed: one PUT of the whole EVSE, built
+        from the live one, carrying its connectors' changes. The EVSE's own change sends it; an
+        unchanged EVSE's PUT is sent by its first changed connector."""
+        removes_connector = any(c.status == "delete" for c in conns)
+        body = bodies.merged_evse(live_evse, e, conns, self.now)
+        states = ([self.state_put(e)] if e.status == "update" else []) + self.conn_states(conns, only_changed=True)
+        why = ("a connector is removed: OCPI removes a connector only by a PUT of its whole EVSE"
+               if removes_connector else
+               "a field is cleared: OCPI PATCH cannot remove a field, so the EVSE is sent whole, "
+               "built from the live object")
+        sender = e if e.status == "update" else next(c for c in conns if c.status in _CHANGED)
+        rc = self.change(sender, _ACTION[sender.status], [HttpRequest(method="PUT", path=path, body=body)],
+                         state=states, notes=[why])
+        self.whole_object(rc, e.address)
+        for c in conns:
+            if c.address != sender.address and c.status in _CHANGED:
+                self.covered(c, sender.address)
+            self.carrier[c.address] = sender.address
+
+    # --- connectors ------------------------------------------------------------------------------
+    def connector(self, c: ObjectDiff, loc_id: str, uid: str, live_evse: dict[str, Any] | None) -> None:
+        """The change of connector `c` of an EVSE that is neither created, removed nor sent whole:
+        a PUT of a new connector, a PATCH of its changed fields, or a PUT of the whole connector
+        (built from the live one) when a field is cleared."""
+        path = self.loc_path(loc_id, uid, self.ids(c.address)[2]) if c.status in ("create", "update") else ""
+        if c.status == "create":
+            self.change(c, Action.CREATE, [HttpRequest(method="PUT", path=path,
+                                                       body=bodies.new_connector(c, self.now))],
+                        state=[self.state_put(c)])
+        elif c.status == "update" and c.needs_clear and live_evse is not None:
+            # A PATCH cannot remove a field: the connector (the smallest object holding it; the
+            # SIEM guide lets a PUT address it within its EVSE) is sent whole, from the live one.
+            rc = self.change(c, Action.UPDATE, [HttpRequest(method="PUT", path=path,
+                                                            body=bodies.whole_connector(live_evse, c, self.now))],
+                             state=[self.state_put(c)],
+                             notes=["a field is cleared: OCPI PATCH cannot remove a field, so the connector is "
+                                    "sent whole, built from the live object"])
+            self.whole_object(rc, c.address)
+        elif c.status == "update":
+            self.change(c, Action.UPDATE, [HttpRequest(method="PATCH", path=path,
+                                                       body=bodies.patch_body(c, self.now))],
+                        state=[self.state_put(c)])
+        self.carrier[c.address] = c.address
 
     # --- tariffs ---------------------------------------------------------------------------------
     def tariff(self, t: ObjectDiff, connectors_using: int) -> None:
+        """A Tariff's change (always whole: OCPI tariffs have no PATCH), with its price changes."""
         tid = self.ids(t.address)[0]
         path = wire.tariff_path(self.cc, self.pid, tid)
         if t.status == "create":
-            assert t.desired is not None
-            body = {"country_code": self.cc, "party_id": self.pid, "id": tid, **copy.deepcopy(t.desired.attrs),
-                    "last_updated": self.now}
-            rc = self.change(t, Action.CREATE, [HttpRequest(method="PUT", path=path, body=body)],
+            rc = self.change(t, Action.CREATE, [HttpRequest(method="PUT", path=path,
+                                                            body=bodies.new_tariff(self.cc, self.pid, t, self.now))],
                              state=[self.state_put(t)])
         elif t.status == "update":
-            live_t = self.live.raw_object(t.address) or {"country_code": self.cc, "party_id": self.pid, "id": tid}
-            body = copy.deepcopy(live_t)
-            _apply_fields(body, t.fields)
-            body["last_updated"] = self.now
+            body = bodies.whole_tariff(self.cc, self.pid, self.live.raw_object(t.address), t, self.now)
             rc = self.change(t, Action.UPDATE, [HttpRequest(method="PUT", path=path, body=body)],
                              state=[self.state_put(t)],
                              notes=["OCPI tariffs have no PATCH: the whole tariff is sent"])
@@ -432,50 +412,6 @@ def plan(prov: SiemProvider, diffs: list[ObjectDiff], live: ReadResponse, now: s
         b.location(loc, evses.get(loc_addr, []), conns)
     b.order(tariffs, [c for cl in conns.values() for c in cl])
     return PlanResponse(b.changes, diagnostics=tuple(b.diagnostics))
-
-
-def _stamp(rs: ResourceState) -> dict[str, str]:
-    """`last_updated` of an object rebuilt from the state: when it was last applied."""
-    return {"last_updated": rs.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")} if rs.updated_at else {}
-
-
-def raw_from_state(prov: SiemProvider, prior: dict[str, ResourceState]) -> dict[str, Any]:
-    """Live-shaped objects rebuilt from the last applied state, for plans made without a refresh.
-
-    Only the owned fields the tool applied are known: not the fields others set, nor the live status.
-    """
-    raw: dict[str, Any] = {}
-    p = prov.name
-    for addr, rs in prior.items():
-        kind, local = addr.split(".", 2)[1:]
-        parts = local.split("/")
-        if rs.status != "applied" and kind != "evse":
-            continue
-        if kind == "tariff":
-            raw[addr] = {"country_code": prov.cc, "party_id": prov.pid, "id": local, **rs.attributes, **_stamp(rs)}
-        elif kind == "location":
-            raw.setdefault(addr, {"evses": []}).update(
-                {"country_code": prov.cc, "party_id": prov.pid, "id": local, **rs.attributes, **_stamp(rs)})
-    for addr, rs in prior.items():
-        kind, local = addr.split(".", 2)[1:]
-        parts = local.split("/")
-        loc = raw.get(f"{p}.location.{parts[0]}")
-        if loc is None:
-            continue
-        if kind == "evse":
-            status = wire.REMOVED if rs.status == "removed" else wire.AVAILABLE
-            loc["evses"].append({"uid": parts[1], **rs.attributes, "status": status, "connectors": [],
-                                 **_stamp(rs)})
-    for addr, rs in prior.items():
-        kind, local = addr.split(".", 2)[1:]
-        parts = local.split("/")
-        if kind != "connector" or rs.status != "applied":
-            continue
-        loc = raw.get(f"{p}.location.{parts[0]}")
-        evse = wire.find(loc.get("evses") if loc else None, "uid", parts[1])
-        if evse is not None:
-            evse["connectors"].append({"id": parts[2], **rs.attributes, **_stamp(rs)})
-    return raw
 
 
 def price_changes(t: ObjectDiff, platform: str, connectors: int) -> list[PriceChange]:

@@ -2,13 +2,15 @@
 
 One station becomes a Location (`<p>.location.<id>`), its EVSEs (`<p>.evse.<id>/<uid>`) and their
 connectors (`<p>.connector.<id>/<uid>/<connector>`); each tariff used there becomes
-`<p>.tariff.<id>`. Turning diffs into requests lives in `planner`. Called by the engine.
+`<p>.tariff.<id>`. Turning diffs into requests lives in `planner`, rebuilding live objects from the
+state (plans without a refresh) in `from_state`. Called by the engine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from typing import Any
 
 from reconciler.config import models
@@ -27,8 +29,8 @@ from reconciler.providers.base import (
     ReadResponse,
 )
 from reconciler.providers.connection import Connector, Network, Service
-from reconciler.providers.http import PlatformClient
-from reconciler.providers.siem import planner, wire
+from reconciler.providers.http import LazyClient, PlatformClient
+from reconciler.providers.siem import from_state, planner, wire
 from reconciler.providers.siem.auth import ApiKeyJwt, OcpiToken
 from reconciler.state.model import ResourceState
 
@@ -51,7 +53,7 @@ def _lifecycle(obj: Any) -> tuple[tuple[str, ...], bool]:
     return tuple(lc.ignore_changes), bool(lc.prevent_destroy)
 
 
-class SiemProvider(Provider):
+class SiemProvider(LazyClient, Provider):
     """Platform types `siem` (API key -> JWT) and `ocpi` (standard `Authorization: Token`)."""
 
     type = "siem"
@@ -170,12 +172,6 @@ class SiemProvider(Provider):
         return out
 
     # --- network -------------------------------------------------------------------------------
-    @property
-    def client(self) -> PlatformClient:
-        if self._client is None:
-            self._client = self._make_client()
-        return self._client
-
     def _make_client(self) -> PlatformClient:
         plat = self.platform
         field_name = "api_key" if plat.type == "siem" else "token"
@@ -199,12 +195,6 @@ class SiemProvider(Provider):
             await self._client.aclose()
             self._client = None
         self._discovery_failed = None   # a later connection discovers afresh
-
-    def counters(self) -> dict[str, int]:
-        if self._client is None:
-            return {}
-        c = self._client.counters
-        return {"reads": c.reads, "writes": c.writes, "retries": c.retries, "auth": c.auth}
 
     async def _module_url(self, path: str) -> str:
         """`locations/...` or `tariffs/...` at the module URL a generic OCPI receiver announces.
@@ -348,25 +338,20 @@ class SiemProvider(Provider):
             for a in by_object[key]:
                 view.objects[a] = self.live_attrs(a, view.raw)
 
-        async def read_location(addr: str) -> None:
-            loc_id = addr.split(".", 2)[2]
+        async def read(job: tuple[Callable[[str, str, str], str], str]) -> None:
+            """One Location or Tariff (`path_of` builds its URL), kept in `view.raw` and settled."""
+            path_of, addr = job
+            object_id = addr.split(".", 2)[2]
             try:
-                view.raw[addr] = await self._get(wire.location_path(self.cc, self.pid, loc_id), "id", loc_id)
+                view.raw[addr] = await self._get(path_of(self.cc, self.pid, object_id), "id", object_id)
             finally:
                 progress.done()
             settle(addr)
 
-        async def read_tariff(addr: str) -> None:
-            tid = addr.split(".", 2)[2]
-            try:
-                view.raw[addr] = await self._get(wire.tariff_path(self.cc, self.pid, tid), "id", tid)
-            finally:
-                progress.done()
-            settle(addr)
-
-        jobs = [(read_location, a) for a in locations] + [(read_tariff, a) for a in tariffs]
+        jobs: list[tuple[Callable[[str, str, str], str], str]] = [
+            *[(wire.location_path, a) for a in locations], *[(wire.tariff_path, a) for a in tariffs]]
         progress.expect(len(jobs))
-        await for_each(jobs, lambda job: job[0](job[1]), self.client.concurrency)
+        await for_each(jobs, read, self.client.concurrency)
         view.reads = len(locations) + len(tariffs) + self._prefetch_reads
         self._prefetched, self._prefetched_objects, self._prefetch_reads = {}, {}, 0
         for addr in addrs:
@@ -381,7 +366,7 @@ class SiemProvider(Provider):
         for addr in dict.fromkeys([*desired, *prior]):
             rs = prior.get(addr)
             view.objects[addr] = dict(rs.attributes) if rs is not None and rs.status == "applied" else None
-        view.raw_loader = functools.partial(planner.raw_from_state, self, prior)
+        view.raw_loader = functools.partial(from_state.raw_from_state, self, prior)
         view.not_refreshed = list(view.objects)
         return view
 

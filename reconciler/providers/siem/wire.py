@@ -1,7 +1,8 @@
 """OCPI 2.2.1 wire names and shapes for the SIEM provider: paths, envelopes, conversions, normalisation.
 
 Every OCPI field name the provider sends or reads is spelled here, so a correction to the wire
-format is a change to this module only. Called by the SIEM provider and its planner.
+format is a change to this module only. Called by the SIEM provider, its planner and the bodies
+and state-rebuilt objects they build.
 """
 
 from __future__ import annotations

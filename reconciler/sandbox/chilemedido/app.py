@@ -31,9 +31,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from reconciler.sandbox import envelope
 from reconciler.sandbox.chilemedido import data, tokens
 from reconciler.sandbox.datastore import JournaledStore
-from reconciler.sandbox.faults import WRITE_METHODS, FaultController
+from reconciler.sandbox.faults import FaultController
 from reconciler.sandbox.requestlog import MASK, RequestLog, parse_json
-from reconciler.sandbox.simulator import SimulatorBase, admin_routes, make_app
+from reconciler.sandbox.simulator import Call as BaseCall
+from reconciler.sandbox.simulator import SimulatorBase, admin_routes, make_app, media_type
 
 INPUT_PREFIX = "/api/v1"
 OUTPUT_PREFIX = "/output"
@@ -77,15 +78,12 @@ def _summary(body: Any) -> Any:
 
 
 @dataclass
-class Call:
-    """One API request as a handler sees it."""
+class Call(BaseCall):
+    """One API request as a handler sees it, whose token it carries (None: no auth) and the
+    server clock."""
 
-    request: Request
-    method: str
-    params: dict[str, str]
-    body: Any
     caller: tokens.Caller | None
-    now: float                 # the server clock
+    now: float
 
 
 Handler = Callable[["Simulator", Call], tuple[int, Any]]
@@ -129,8 +127,8 @@ class Simulator(SimulatorBase):
             headers = dict(injected.headers)
         else:
             fault, status, reply, headers = self._process(request, handler, methods, auth, method, body)
-            if status < 300 and method in WRITE_METHODS and not path.endswith("/auth/token/refresh"):
-                dropped = self.faults.after_write(method, path)
+            if not path.endswith("/auth/token/refresh"):
+                dropped = self.dropped(method, path, status)
                 if dropped is not None:
                     fault, hang = "drop", dropped
         logged = body
@@ -163,10 +161,8 @@ class Simulator(SimulatorBase):
         if method not in methods:
             raise ApiError(405, f"{method} is not allowed here; use {', '.join(methods)}",
                            {"Allow": ", ".join(methods)})
-        if method in ("POST", "PUT", "PATCH"):
-            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type != "application/json":
-                raise ApiError(415, "Content-Type must be application/json")
+        if method in ("POST", "PUT", "PATCH") and media_type(request) != "application/json":
+            raise ApiError(415, "Content-Type must be application/json")
         call = Call(request, method, dict(request.path_params), body, caller, now)
         with self.lock:
             return handler(self, call)

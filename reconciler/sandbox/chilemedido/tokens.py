@@ -13,14 +13,11 @@ and the one a refresh returns), unless it was revoked through the admin API.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+from reconciler.sandbox.auth import JwtError, jwt_claims, jwt_sign
 
 ISSUER = "Provider Auth Server"
 AUDIENCE = "1"
@@ -38,35 +35,17 @@ class Caller:
     jti: str
 
 
-def b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
-def unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def sign(secret: bytes, claims: dict[str, Any]) -> str:
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
-    signature = hmac.new(secret, f"{header}.{payload}".encode("ascii"), hashlib.sha256).digest()
-    return f"{header}.{payload}.{b64url(signature)}"
+    """A token of `claims`, signed HS256 with the simulator's secret."""
+    return jwt_sign(secret, claims)
 
 
 def claims_of(secret: bytes, token: str) -> dict[str, Any]:
     """The verified claims of `token` (signature only; expiry is the caller's business)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise TokenError("not a JWT")
     try:
-        header = json.loads(unb64url(parts[0]))
-        claims = json.loads(unb64url(parts[1]))
-        signature = unb64url(parts[2])
-    except (ValueError, binascii.Error):
-        raise TokenError("malformed JWT") from None
-    expected = hmac.new(secret, f"{parts[0]}.{parts[1]}".encode("ascii"), hashlib.sha256).digest()
-    if not isinstance(header, dict) or header.get("alg") != "HS256" or not hmac.compare_digest(signature, expected):
-        raise TokenError("bad signature")
+        claims = jwt_claims(secret, token)
+    except JwtError as e:
+        raise TokenError(str(e)) from None
     if not isinstance(claims, dict) or not isinstance(claims.get("exp"), int):
         raise TokenError("no expiry")
     return claims

@@ -365,7 +365,12 @@ def close_sandboxes() -> None:
 
 
 def to_resource(update: StateUpdate, prior: ResourceState | None) -> ResourceState:
+    """The entry a put records: its meta is the prior entry's, updated by the put's (where a None
+    removes the key)."""
     meta = {**(prior.meta if prior else {}), **update.meta}
+    for key, value in update.meta.items():
+        if value is None:
+            del meta[key]
     return ResourceState(address=update.address, platform_id=update.platform_id, status=update.status,
                          attributes=update.attributes, prevent_destroy=update.prevent_destroy,
                          meta=pending_mod.without_mark(meta), updated_at=utcnow())

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 class PlatformError(Exception):
     temporary = False
+    detail: str | None = None   # what the failure leaves behind and what to do, when more than the default
 
     def __init__(self, message: str, *, platform: str | None = None, method: str | None = None,
                  path: str | None = None, request_id: str | None = None,
@@ -63,8 +64,6 @@ class HttpError(PlatformError):
 
 class AuthError(HttpError):
     """An authentication or authorisation failure; `detail` names the platform and what to check."""
-
-    detail: str | None = None
 
 
 class NotFound(HttpError):

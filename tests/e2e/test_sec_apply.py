@@ -259,3 +259,41 @@ def test_a_state_only_change_keeps_the_platform_ids(chile: Chile) -> None:
         == ("4102", True)
     tariff = state["sec.tariff.cl-ac-destino@SCL-001/SCL-001-2/1"]
     assert (tariff["platform_id"], tariff["prevent_destroy"]) == (None, True)   # still "ID unknown"
+
+
+def test_a_patch_whose_answer_is_lost_is_sent_again_even_when_the_configuration_goes_back(
+        chile_applied: Chile) -> None:
+    # SEC stores the PATCH of the new physical reference, but its answer never arrives (dropped,
+    # then timeouts past the retries); SEC cannot be asked which reference it holds.
+    chile_applied.edit("santiago.yaml", 'physical_reference: "Nivel -2 E14"', 'physical_reference: "Nivel -2 E16"')
+    chile_applied.set_faults(drop_next=3, timeout_next=3, methods=["PATCH"], retry_after=0, hang_seconds=0)
+    failed = chile_applied.apply()
+    assert failed.exit_code == 1
+    assert "the state records it as unsettled, and the next apply sends it again" in failed.output
+    chile_applied.set_faults()
+    # The reviewer takes the change back. Without the mark, the state (which says E16 was sent) and
+    # the configuration (E14) would differ anyway; the mark is what makes the same values go again:
+    chile_applied.edit("santiago.yaml", 'physical_reference: "Nivel -2 E16"', 'physical_reference: "Nivel -2 E14"')
+    chile_applied.clear_requests()
+    plan = chile_applied.plan()
+    assert "got no reliable answer" in plan.output
+    assert "every declared field of the OPC account is sent again" in plan.output
+    assert chile_applied.apply().exit_code == 0
+    evse = [r for r in chile_applied.writes() if r["path"] == "/evses"]
+    assert [(r["account"], r["body"]["physical_reference"]) for r in evse] == [("opc", "Nivel -2 E14")]
+    assert chile_applied.plan("--detailed-exitcode").exit_code == 0
+    assert all("unsettled" not in rs["meta"] for rs in chile_applied.state().values())
+
+
+def test_a_patch_whose_answer_is_lost_is_sent_again_with_the_same_values(chile_applied: Chile) -> None:
+    chile_applied.edit("santiago.yaml", 'physical_reference: "Nivel -2 E14"', 'physical_reference: "Nivel -2 E16"')
+    chile_applied.set_faults(drop_next=3, timeout_next=3, methods=["PATCH"], retry_after=0, hang_seconds=0)
+    assert chile_applied.apply().exit_code == 1
+    chile_applied.set_faults()
+    chile_applied.clear_requests()
+    # Nothing changed in the configuration since: the same PATCH goes again, once, then nothing.
+    assert chile_applied.apply().exit_code == 0
+    evse = [r for r in chile_applied.writes() if r["path"] == "/evses"]
+    assert [r["body"]["physical_reference"] for r in evse] == ["Nivel -2 E16"]
+    chile_applied.clear_requests()
+    assert chile_applied.apply().exit_code == 0 and chile_applied.writes() == []

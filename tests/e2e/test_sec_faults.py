@@ -154,6 +154,13 @@ def resolve_pending(root: Path, box: Path) -> None:
 # its answer dropped: it is pending, never repeated, whatever retries are left after the renewals.
 @example(steps=[((300, "FLAT", False), {"drop_next": 1, "expire_tokens_next": 2, "error_status": 500,
                                         "retry_after": 0, "hang_seconds": 0, "methods": ["POST"]})])
+# A PATCH stored by SEC whose answer is lost (dropped twice, then timeouts past the retries), then
+# the configuration going back to the old price: the state cannot say which price SEC holds, so
+# the next apply sends the PATCH again instead of seeing nothing to do.
+@example(steps=[((300, "TIME", False), {"error_status": 500, "retry_after": 0, "hang_seconds": 0}),
+                ((320, "TIME", False), {"drop_next": 2, "timeout_next": 3, "error_status": 500, "retry_after": 0,
+                                        "hang_seconds": 0, "methods": ["PATCH"]}),
+                ((300, "TIME", False), {"error_status": 500, "retry_after": 0, "hang_seconds": 0})])
 def test_no_sequence_of_faults_creates_a_duplicate_tariff(tmp_path_factory: pytest.TempPathFactory,
                                                           tariff_id_in_response: bool,
                                                           steps: list[tuple[Config, dict[str, Any]]]) -> None:

@@ -45,6 +45,30 @@ TAINTED = "tainted"
 """State meta key of a tariff whose DELETE got no reliable answer: why the next apply deletes it
 (again; SEC answering 404 means it is gone) and creates it, whatever the configuration says."""
 
+UNSETTLED = "unsettled"
+"""State meta key of an object whose PATCH got no reliable answer (SEC may hold the old values or
+the new ones, and cannot be asked): the entry records the values sent, and the next apply sends
+the object's PATCH again (the same values, or the configuration's new ones) even when nothing
+else changed. Cleared by the PATCH that is answered."""
+
+
+def _unsettled(d: ObjectDiff) -> str | None:
+    """Why the object's last PATCH is unsettled, or None."""
+    mark = d.prior.meta.get(UNSETTLED) if d.prior is not None else None
+    return str(mark.get("reason") or "its last PATCH got no reliable answer") if isinstance(mark, dict) else None
+
+
+def _unsettled_accounts(d: ObjectDiff) -> set[str]:
+    """The accounts whose PATCH of the object is unsettled."""
+    mark = d.prior.meta.get(UNSETTLED) if d.prior is not None else None
+    return set(mark.get("accounts") or ()) if isinstance(mark, dict) else set()
+
+
+def _settled(meta: dict[str, Any], d: ObjectDiff) -> dict[str, Any]:
+    """`meta` for the state entry of a PATCH that is answered: the unsettled mark goes (a None
+    removes a key from the entry's meta)."""
+    return {**meta, UNSETTLED: None} if _unsettled(d) else meta
+
 if TYPE_CHECKING:
     from reconciler.providers.sec.provider import SecProvider
 
@@ -117,9 +141,10 @@ class _Planner:
                                    "the SEC web site", "SEC's API cannot remove it.",
                         code="sec.remove_on_site")
             return
-        if d.status != "update" or d.desired is None or d.prior is None or not d.prior.platform_id:
+        if d.status not in ("update", "noop") or d.desired is None or d.prior is None or not d.prior.platform_id:
             return
-        self.patches(d, d.prior.platform_id)
+        if d.status == "update" or _unsettled(d):
+            self.patches(d, d.prior.platform_id)
 
     def patches(self, d: ObjectDiff, platform_id: str) -> None:
         assert d.desired is not None and d.prior is not None
@@ -128,6 +153,16 @@ class _Planner:
         sent: dict[str, Any] = dict(d.prior.meta.get("sent") or {})
         changed: dict[str, dict[str, Any]] = {}
         notes: list[str] = []
+        unsettled = _unsettled(d)
+        if unsettled:
+            # SEC may hold what the lost PATCH sent or what was there before: every declared field
+            # of the account whose PATCH it was is sent again.
+            accounts = _unsettled_accounts(d)
+            notes.append(f"every declared field of the {'/'.join(sorted(a.upper() for a in accounts))} account is "
+                         "sent again")
+            for name, value in d.desired.attrs.items():
+                if owner.get(name) in accounts and name not in d.desired.ignore_changes:
+                    changed.setdefault(owner[name], {})[name] = value
         for f in d.fields:
             if f.op != "clear":
                 changed.setdefault(owner[f.path], {})[f.path] = f.after
@@ -171,8 +206,8 @@ class _Planner:
         if not ok:
             return
         state = StateUpdate(op="put", address=d.address, platform_id=platform_id, attributes=d.desired.attrs,
-                            prevent_destroy=d.desired.prevent_destroy, meta={"sent": new_sent})
-        self.change(d, Action.UPDATE, requests, [state], notes)
+                            prevent_destroy=d.desired.prevent_destroy, meta=_settled({"sent": new_sent}, d))
+        self.change(d, Action.UPDATE, requests, [state], notes, reason=unsettled)
 
     # --- tariffs -------------------------------------------------------------------------------
     def tariff(self, d: ObjectDiff) -> None:
@@ -190,7 +225,7 @@ class _Planner:
             self.create(d, str(connector_id), Action.CREATE, [])
         elif d.status in ("update", "noop") and d.desired is not None:
             tainted = prior.meta.get(TAINTED) if prior is not None else None
-            if d.status == "update" or tainted:
+            if d.status == "update" or tainted or _unsettled(d):
                 self.update(d, connector_id, str(tainted) if tainted else None)
         elif d.status == "delete":
             tariff_id = self.known_id(d, "deleted")
@@ -258,8 +293,8 @@ class _Planner:
                             body=wire.tariff_update_body(tariff_id, d.desired.attrs, changed))
         state = StateUpdate(op="put", address=d.address, platform_id=tariff_id, attributes=d.desired.attrs,
                             prevent_destroy=d.desired.prevent_destroy,
-                            meta={"connector_id": connector_id} if connector_id else {})
-        rc = self.change(d, Action.UPDATE, [patch], [state], [tariffs.vat_note(self.prov.sec)])
+                            meta=_settled({"connector_id": connector_id} if connector_id else {}, d))
+        rc = self.change(d, Action.UPDATE, [patch], [state], [tariffs.vat_note(self.prov.sec)], reason=_unsettled(d))
         rc.price_changes = price_changes(d)
         rc.vat_roundings = self.vat_roundings(d)
 

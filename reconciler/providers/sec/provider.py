@@ -224,6 +224,19 @@ class SecProvider(Provider):
                     record([StateUpdate(op="restore", address=change.address, meta={planner.TAINTED: (
                         f"the DELETE of tariff_id {request.body.get(wire.TARIFF_ID) if isinstance(request.body, dict) else '?'}"
                         f" got no reliable answer ({exc.message}); SEC may or may not still hold it")})])
+                elif request.method == "PATCH" and _maybe_processed(exc):
+                    # SEC may hold the values sent or the old ones, and cannot be asked: record what
+                    # was sent, marked, so the next apply sends this PATCH again whatever changes.
+                    own = next((u for u in updates if u.address == change.address and u.op == "put"), None)
+                    if own is not None:
+                        # This PATCH and the ones after it (never sent): their accounts' fields go again.
+                        accounts = sorted({r.account or wire.PSE for r in change.requests[i:] if r.method == "PATCH"})
+                        record([own.model_copy(update={"meta": {**own.meta, planner.UNSETTLED: {
+                            "reason": f"the last PATCH /{request.path} got no reliable answer ({exc.message}); SEC "
+                                      "may hold the values it sent or the ones before",
+                            "accounts": accounts}}})])
+                        exc.detail = ("SEC may or may not have applied it, and cannot be asked: the state records it "
+                                      "as unsettled, and the next apply sends it again.")
                 raise
             if request.method == "DELETE" and change.action is Action.REPLACE:
                 own = next(u for u in updates if u.address == change.address)

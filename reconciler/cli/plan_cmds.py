@@ -127,7 +127,8 @@ def _make_plan(session: runtime.Session, state: State, targets: list[str], refre
                     "they are read again.", err=True)
     req = planner.PlanRequest(config=session.config, state=state, state_path=session.store.location,
                               providers=session.providers, targets=targets, refresh=refresh,
-                              allow_mass_recreate=allow_mass_recreate, skip_refresh=skip_refresh or {})
+                              allow_mass_recreate=allow_mass_recreate, skip_refresh=skip_refresh or {},
+                              validated=session.validated)
     the_plan = session.run(lambda: planner.make_plan(req))
     commit, run_url = context.plan_source(session.config.root)
     the_plan.source = PlanSource(commit=commit, run_url=run_url)

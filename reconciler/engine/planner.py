@@ -40,6 +40,9 @@ class PlanRequest:
     # platform -> why it is not read even though `refresh` is on (its connection settings are not trusted)
     skip_refresh: dict[str, str] = field(default_factory=dict)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    # `validate(config, providers)` when it is already known to pass (the CLI runs it while the
+    # platforms are being read); None: the plan runs it.
+    validated: list[Diagnostic] | None = None
 
 
 def validate(config: models.Config, providers: dict[str, Provider]) -> list[Diagnostic]:
@@ -90,7 +93,7 @@ TARGETING_WARNING = ("resource targeting is in effect: this plan may not show ev
 async def make_plan(req: PlanRequest) -> Plan:
     if req.targets:
         check_targets(req)
-    diags = validate(req.config, req.providers)
+    diags = list(req.validated) if req.validated is not None else validate(req.config, req.providers)
 
     now = _timestamp(req.now)
     plan = Plan(tool_version=__version__, created_at=req.now, config_root=str(req.config.root),

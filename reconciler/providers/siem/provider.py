@@ -323,13 +323,13 @@ class SiemProvider(LazyClient, Provider):
         view = ReadResponse()
         addrs = list(dict.fromkeys([*desired, *prior]))
         done, known = self._prefetched, self._prefetched_objects
-        view.raw.update({a: done[a] for a in addrs if a in done})
         # Every address, by the object read for it (its location, or the tariff itself).
         by_object: dict[str, list[str]] = {}
         for a in addrs:
             _, kind, local = a.split(".", 2)
             key = a if kind == "tariff" else f"{self.name}.location.{local.split('/', 1)[0]}"
             by_object.setdefault(key, []).append(a)
+        view.raw.update({key: done[key] for key in by_object if key in done})
         locations = [a for a in by_object if a.split(".", 2)[1] == "location" and a not in done]
         tariffs = [a for a in by_object if a.split(".", 2)[1] == "tariff" and a not in done]
 

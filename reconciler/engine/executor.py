@@ -100,8 +100,9 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
 
         token = WRITE_INTENT.set(journal_intent)
         try:
-            updates = (await prov.apply(ApplyRequest(change, planned_at, _now, record))).state_updates
+            response = await prov.apply(ApplyRequest(change, planned_at, _now, record))
         except errors.OutcomeUnknown as exc:
+            result.notes += exc.notes
             result.pending.append(change.address)
             result.failed.append(Diagnostic.error(
                 str(exc), address=change.address,
@@ -114,6 +115,7 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
                 progress(change, "pending")
             return
         except errors.PlatformError as exc:
+            result.notes += exc.notes
             if journaled:
                 record([StateUpdate(op="restore", address=change.address)])  # it definitely did not happen
             if id(exc) in reported:
@@ -133,7 +135,8 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
             return
         finally:
             WRITE_INTENT.reset(token)
-        record(updates)
+        result.notes += response.notes
+        record(response.state_updates)
         result.applied.append(change.address)
         result.requests += sum(r.repeat for r in change.requests)
         done[change.address].set_result(True)
@@ -141,6 +144,5 @@ async def execute(plan: Plan, providers: dict[str, Provider], record: Record,
             progress(change, "done")
 
     await asyncio.gather(*(run(c) for c in work))
-    for prov in providers.values():
-        result.notes += prov.take_notes()
+    result.notes = list(dict.fromkeys(result.notes))   # one clock correction for every meter, said once
     return result

@@ -192,9 +192,11 @@ class ApplyRequest:
 
 @dataclass(frozen=True)
 class ApplyResponse:
-    """The state updates to record for a change whose every request succeeded."""
+    """The state updates to record for a change whose every request succeeded, and what the user
+    should read about it (a clock correction, a platform's warning)."""
 
     state_updates: list[StateUpdate]
+    notes: list[str] = field(default_factory=list)
 
 
 Normaliser = Callable[[str, str, Any], Any]
@@ -304,7 +306,8 @@ class Provider(abc.ABC):
         may hold the result (a write whose answer was lost): the executor records the change as
         pending and never repeats it blindly. Raising any other `errors.PlatformError` means the
         change did not happen, or only as far as `req.record` already journaled (nothing else of it
-        is recorded; the next plan shows the rest again).
+        is recorded; the next plan shows the rest again). What the user should read of the change
+        comes back in `ApplyResponse.notes`, or, when it fails, in the error's `notes`.
         """
         for request in req.change.requests:
             await self.send(stamp(request, req.planned_at, req.now()))
@@ -346,10 +349,6 @@ class Provider(abc.ABC):
         """Called by the planner before `read` with this platform's measurement watermarks."""
         return None
 
-    def take_notes(self) -> list[str]:
-        """Messages for the user gathered while applying (clock corrections, platform warnings);
-        the executor collects them once every change has run. Each call returns new ones only."""
-        return []
 
     def tariff_for_pricing(self, attrs: dict[str, Any]) -> dict[str, Any] | None:
         """A tariff's attributes (desired, live or last applied) as an OCPI 2.2.1 Tariff, for the

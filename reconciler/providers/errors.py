@@ -24,6 +24,7 @@ from __future__ import annotations
 class PlatformError(Exception):
     temporary = False
     detail: str | None = None   # what the failure leaves behind and what to do, when more than the default
+    notes: tuple[str, ...] = ()  # what the user should read of the change it stopped (as `ApplyResponse.notes`)
 
     def __init__(self, message: str, *, platform: str | None = None, method: str | None = None,
                  path: str | None = None, request_id: str | None = None,

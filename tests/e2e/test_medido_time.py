@@ -17,6 +17,7 @@ def test_a_platform_clock_ahead_beyond_the_tolerance_shifts_every_timestamp_and_
     assert result.exit_code == 0, result.output
     assert "Note: ChileMedido's clock is 120 s ahead of this machine's (GET /server-time): timestamps are " \
            "corrected by +120 s (clock_tolerance 5 s)" in result.output
+    assert result.output.count("Note: ChileMedido's clock is 120 s ahead") == 1   # said once, for every meter
     assert medido.stored(29) == [t + 120 for t in expected()]
     assert medido.watermark("29")["last_timestamp"] == expected()[-1]   # the watermark keeps the files' clock
     assert medido.plan("--detailed-exitcode").exit_code == 0           # nothing sent twice

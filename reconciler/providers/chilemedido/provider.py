@@ -228,10 +228,10 @@ class MedidoProvider(LazyClient, Provider):
     async def apply(self, req: ApplyRequest) -> ApplyResponse:
         change = req.change
         if change.kind == "measurements" and change.requests:
-            await self.uploader.run(change, req.record)
+            notes = await self.uploader.run(change, req.record)
             # Each accepted request already moved the watermark; what is left is the entry itself
             # (which also replaces the executor's pending mark of this change).
-            return ApplyResponse([u for u in change.state_updates if u.op == "put"])
+            return ApplyResponse([u for u in change.state_updates if u.op == "put"], notes)
         return ApplyResponse(list(change.state_updates))   # meters never carry requests: nothing to send
 
     async def check_import(self, address: str, platform_id: str) -> ImportCheck:
@@ -254,9 +254,6 @@ class MedidoProvider(LazyClient, Provider):
             return ImportCheck(False, f"ChileMedido device {platform_id} is meter number '{found}', not '{number}'")
         return ImportCheck(True, f"found ChileMedido device {platform_id} (meter number '{number}')")
 
-    def take_notes(self) -> list[str]:
-        notes, self.uploader.notes = self.uploader.notes, []
-        return notes
 
 
 def _date(ts: float) -> str:

@@ -88,7 +88,6 @@ class Uploader:
         self.offset: float | None = None      # server clock - this machine's clock, seconds
         self._lock = asyncio.Lock()
         self._gate: asyncio.Semaphore | None = None
-        self.notes: list[str] = []
 
     def _slots(self) -> asyncio.Semaphore:
         if self._gate is None:
@@ -131,7 +130,18 @@ class Uploader:
 
     # -- one meter --------------------------------------------------------------------------------
 
-    async def run(self, change: ResourceChange, record: Record) -> None:
+    async def run(self, change: ResourceChange, record: Record) -> list[str]:
+        """Upload what the change names; returns what the user should read of it. A failure
+        raised carries those notes too (`PlatformError.notes`)."""
+        notes: list[str] = []
+        try:
+            await self._run(change, record, notes)
+        except errors.PlatformError as exc:
+            exc.notes = (*exc.notes, *notes)
+            raise
+        return notes
+
+    async def _run(self, change: ResourceChange, record: Record, notes: list[str]) -> None:
         summary = change.requests[0].body
         number, device_id = str(summary["deviceNumber"]), summary.get("deviceId")
         spec = Measurements.model_validate(summary["source"])
@@ -139,8 +149,8 @@ class Uploader:
         await self.measure()
         shift = self.correction()
         note = self.clock_note()
-        if note and note not in self.notes:
-            self.notes.append(note)
+        if note:
+            notes.append(note)
         mark = _Mark(change.address, record, summary["after"], int(summary["rows_before"]))
         start_rows = mark.rows
         span: list[int] = []
@@ -155,7 +165,7 @@ class Uploader:
                 # killed while requests queue leaves no false "may be stored" behind.
                 async with self._slots():
                     await mark.save(in_flight)     # journaled before the request leaves
-                    await self._send(change.address, number, device_id, body, what, in_flight, mark)
+                    await self._send(change.address, number, device_id, body, what, in_flight, mark, notes)
                 await mark.advance(batch[-1][0], len(batch))
                 span = [span[0] if span else batch[0][0] + shift, batch[-1][0] + shift]
         except _SourceError as exc:
@@ -166,13 +176,13 @@ class Uploader:
                        "again.") from None
         uploaded, planned = mark.rows - start_rows, int(summary["measurements"])
         if uploaded != planned:
-            self.notes.append(f"{change.address}: uploaded {uploaded:,} measurements; the plan counted {planned:,} "
-                              "(the measurement files changed in between)")
+            notes.append(f"{change.address}: uploaded {uploaded:,} measurements; the plan counted {planned:,} "
+                         "(the measurement files changed in between)")
         if span and device_id and self.prov.output is not None:
-            await self._read_back(change.address, str(device_id), span, uploaded)
+            await self._read_back(change.address, str(device_id), span, uploaded, notes)
 
     async def _send(self, address: str, number: str, device_id: Any, body: Any, what: str, in_flight: dict[str, Any],
-                    mark: _Mark) -> None:
+                    mark: _Mark, notes: list[str]) -> None:
         """Send one request until it is known to be accepted; raise when it is not (or not known)."""
         start_rows = mark.start
         for attempt in (1, 2):
@@ -181,8 +191,8 @@ class Uploader:
             except errors.OutcomeUnknown as exc:
                 settled = await self.settle(str(device_id), in_flight) if device_id else None
                 if settled is True:
-                    self.notes.append(f"{address}: the answer to the request with {what} was lost; the output API "
-                                      "shows them stored, so they were not sent again")
+                    notes.append(f"{address}: the answer to the request with {what} was lost; the output API "
+                                 "shows them stored, so they were not sent again")
                     return
                 if settled is False and attempt == 1:
                     continue  # the output API shows none of them: the request never arrived
@@ -207,7 +217,7 @@ class Uploader:
                     path=wire.MEASUREMENTS_PATH, request_id=resp.request_id,
                     detail=mark.kept(start_rows) + " Nothing is lost: the next apply starts with this request.")
             for w in warnings:
-                self.notes.append(f"ChileMedido warns about meter '{number}' ({what}): {w}")
+                notes.append(f"ChileMedido warns about meter '{number}' ({what}): {w}")
             return
 
     # -- the output API ---------------------------------------------------------------------------
@@ -231,14 +241,15 @@ class Uploader:
             return False
         return None
 
-    async def _read_back(self, address: str, device_id: str, span: list[int], uploaded: int) -> None:
+    async def _read_back(self, address: str, device_id: str, span: list[int], uploaded: int,
+                         notes: list[str]) -> None:
         assert self.prov.output is not None
         try:
             resp = await self.prov.output.request("GET", wire.measurements_query([device_id], span[0], span[1]))
         except errors.PlatformError as exc:
-            self.notes.append(f"{address}: the read-back through the output API failed: {exc}")
+            notes.append(f"{address}: the read-back through the output API failed: {exc}")
             return
         found = wire.count_measurements(resp.body, device_id)
         if found != uploaded:
-            self.notes.append(f"{address}: the output API holds {found if found is not None else 'no'} measurements "
-                              f"from {wire.iso(span[0])} to {wire.iso(span[1])}; {uploaded:,} were uploaded")
+            notes.append(f"{address}: the output API holds {found if found is not None else 'no'} measurements "
+                         f"from {wire.iso(span[0])} to {wire.iso(span[1])}; {uploaded:,} were uploaded")

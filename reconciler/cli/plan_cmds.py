@@ -158,7 +158,7 @@ def _refresh_progress() -> Iterator[text.RefreshProgress]:
 @click.option("--json-file", "json_file", type=click.Path(path_type=Path),
               help="Also write the plan as JSON (schemas/plan.schema.json) to this file.")
 @click.option("--lang", type=click.Choice(i18n.LANGS), default="en", show_default=True,
-              help="Language of the --markdown comment.")
+              help="Language of the text plan and the --markdown comment.")
 @click.option("--allow-mass-recreate", is_flag=True,
               help="Plan even when most applied objects read as absent (re-creating them).")
 @click.option("--connections-from", "connections_from", type=click.Path(path_type=Path), default=None,
@@ -200,7 +200,7 @@ def plan(config: Path, state_file: Path | None, out_file: Path | None, as_json: 
     if as_json:
         console.out(json.dumps(doc, indent=2))
     else:
-        console.out(text.render(doc, color=console.use_color(sys.stdout, color)), nl=False)
+        console.out(text.render(doc, color=console.use_color(sys.stdout, color), lang=lang), nl=False)
     # Both are for people (the pull-request comment, a review tool): blanked like the console.
     if markdown_file is not None:
         markdown_file.write_text(redact(markdown.render(doc, lang=lang,

@@ -1,4 +1,7 @@
-"""The Terraform-like text plan, the apply result, and progress on stderr, from the plan's JSON form."""
+"""The Terraform-like text plan, the apply result, and progress on stderr, from the plan's JSON form.
+
+The text plan speaks English, or Spanish with `lang="es"` (`plan --lang es`): its own words from
+`_T`, the rest (verbs, schedule, diagnostics, manual actions, notes) from `i18n`, as the comment."""
 
 from __future__ import annotations
 
@@ -16,6 +19,67 @@ from reconciler.render import (
 from reconciler.render import values as fmt
 
 USED_BY_SHOWN = 10
+
+_T: dict[str, tuple[str, str]] = {
+    "used_by": ("used by {n} connector{s}", "usada por {n} conector{es}"),
+    "more": (", and {n} more", " y {n} más"),
+    "init_only": ("  (sent at creation only)", "  (solo se envía al crear)"),
+    "cleared": ("(cleared)", "(se borra)"),
+    "unset": ("(unset)", "(sin valor)"),
+    "drift": ("  (changed outside reconciler; will be corrected)", "  (cambiado fuera de reconciler; se corrige)"),
+    "price": ("      price {where}: {before} -> {after}{cur} ({pct}, {n} connectors)",
+              "      precio {where}: {before} -> {after}{cur} ({pct}, {n} conectores)"),
+    "element": ("element {i} {c}", "elemento {i} {c}"),
+    "vat": ("      sent with VAT: ", "      enviado con IVA: "),
+    "with_request": (" (sent with this request)", " (va en esta solicitud)"),
+    "note": ("      note: ", "      nota: "),
+    "not_evaluated": ("      the schedule could not be evaluated: {note}", "      no se pudo evaluar el horario: {note}"),
+    "incl_vat": ("incl. VAT, as sent", "con IVA, tal como se envían"),
+    "excl_vat": ("excl. VAT", "sin IVA"),
+    "pays_create": ("      what drivers will pay (prices {vat}, station local time):",
+                    "      lo que pagarán los conductores (precios {vat}, hora local de la estación):"),
+    "pays_delete": ("      what drivers paid (prices {vat}, station local time):",
+                    "      lo que pagaban los conductores (precios {vat}, hora local de la estación):"),
+    "pays": ("      what drivers pay (prices {vat}, station local time):",
+             "      lo que pagan los conductores (precios {vat}, hora local de la estación):"),
+    "above": ("  (above review.max_price_change_pct {limit}%)", "  (supera review.max_price_change_pct {limit} %)"),
+    "no_shift": ("        no price changes at any time of the week",
+                 "        ningún cambio de precio en ningún momento de la semana"),
+    "elsewhere": ("        all other times: unchanged", "        el resto del tiempo: sin cambios"),
+    "partial": ("        only the next 24 stretches of dates and the first 64 combinations of kWh, duration, power and "
+                "current conditions are evaluated",
+                "        solo se evalúan los próximos 24 tramos de fechas y las primeras 64 combinaciones de condiciones "
+                "de kWh, duración, potencia y corriente"),
+    "elements": ("      elements (matched by what they apply to):",
+                 "      elementos (emparejados por lo que cobran, no por su posición):"),
+    "order_same": ("        the new order changes nothing a driver pays: the same element applies at every time",
+                   "        el nuevo orden no cambia lo que paga un conductor: se aplica el mismo elemento en todo "
+                   "momento"),
+    "order_effect": ("        the new order changes which element applies: {when}",
+                     "        el nuevo orden cambia qué elemento se aplica: {when}"),
+    "refreshed": ("Refreshed platform '{p}' ({t}): {n} read{s}.", "Se leyó la plataforma '{p}' ({t}): {n} lectura{s}."),
+    "not_refreshed": ("Platform '{p}' ({t}) was NOT refreshed: {note}.", "La plataforma '{p}' ({t}) NO se leyó: {note}."),
+    "not_read": ("its live state was not read", "no se leyó su estado real"),
+    "warning": ("Warning: ", "Aviso: "),
+    "drift_head": ("Drift (reported, not corrected: drift: warn):",
+                   "Deriva (se informa, no se corrige: drift: warn):"),
+    "drift_line": ("  ! {a} {path}: last applied {last}, live {live}", "  ! {a} {path}: último aplicado {last}, real {live}"),
+    "manual_head": ("Manual actions (only a person can do these; nothing is sent):",
+                    "Acciones manuales (solo una persona puede hacerlas; no se envía nada):"),
+    "no_changes_manual_1": ("No changes to send. 1 manual action above needs a person.",
+                            "Ningún cambio que enviar. 1 acción manual de arriba requiere a una persona."),
+    "no_changes_manual": ("No changes to send. {n} manual actions above need a person.",
+                          "Ningún cambio que enviar. {n} acciones manuales de arriba requieren a una persona."),
+    "no_changes": ("No changes. The platforms match the configuration.",
+                   "Sin cambios. Las plataformas coinciden con la configuración."),
+    "actions": ("Reconciler will perform the following actions:", "Reconciler hará lo siguiente:"),
+    "plan": ("Plan: ", "Plan: "),
+}
+
+
+def _t(lang: str, key: str, **kw: Any) -> str:
+    return _T[key][0 if lang == "en" else 1].format(**kw)
+
 COLORS = {"+": "green", "~": "yellow", "-": "red", "-/+": "magenta", "x": "bright_black"}
 
 
@@ -31,115 +95,117 @@ class _Out:
         return "\n".join(self.lines) + "\n"
 
 
-def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]], limit: float | None = None) -> None:
+def _change(o: _Out, ch: dict[str, Any], children: list[dict[str, Any]], limit: float | None = None,
+            lang: str = "en") -> None:
     action = ch["action"]
     sym = fmt.SYMBOL.get(action, " ")
-    verb = fmt.VERBS.get(action, action)
-    o.add(f"  # {ch['address']} {verb}" + (f" ({ch['reason']})" if ch.get("reason") else ""), bold=True)
+    verb = fmt.VERBS.get(action, action) if lang == "en" else i18n.verb(lang, action)
+    o.add(f"  # {ch['address']} {verb}" + (f" ({i18n.note(lang, ch['reason'])})" if ch.get("reason") else ""), bold=True)
     ident = fmt.identity(ch)
     o.add(f"  {sym} {ch['kind']} \"{ch['address'].split('.', 2)[2]}\"" + (f"  [{ident}]" if ident else ""),
           fg=COLORS.get(sym))
-    _tariff_headline(o, ch, limit)
+    _tariff_headline(o, ch, limit, lang)
     users = ch.get("used_by") or []
     if ch["kind"] == "tariff" and action != "delete":
-        shown = ", ".join(users[:USED_BY_SHOWN]) + (f", and {len(users) - USED_BY_SHOWN} more"
+        shown = ", ".join(users[:USED_BY_SHOWN]) + (_t(lang, "more", n=len(users) - USED_BY_SHOWN)
                                                     if len(users) > USED_BY_SHOWN else "")
-        o.add(f"      used by {len(users)} connector{'' if len(users) == 1 else 's'}" + (f": {shown}" if users else ""))
+        one = len(users) == 1
+        o.add("      " + _t(lang, "used_by", n=len(users), s="" if one else "s", es="" if one else "es")
+              + (f": {shown}" if users else ""))
     init_only = set(ch.get("init_only") or [])
     for name, val in (ch.get("after") or {}).items():
-        o.add(f"      + {name} = {fmt.value(val)}" + ("  (sent at creation only)" if name in init_only else ""),
+        o.add(f"      + {name} = {fmt.value(val)}" + (_t(lang, "init_only") if name in init_only else ""),
               fg=COLORS["+"])
     for fc in ch.get("changes") or []:
         if fc["op"] == "clear":
-            mark, text = "-", f"{fc['path']}: {fmt.value(fc['before'])} -> (cleared)"
+            mark, text = "-", f"{fc['path']}: {fmt.value(fc['before'])} -> {_t(lang, 'cleared')}"
         elif fc["op"] == "set":
-            mark, text = "+", f"{fc['path']}: (unset) -> {fmt.value(fc['after'])}"
+            mark, text = "+", f"{fc['path']}: {_t(lang, 'unset')} -> {fmt.value(fc['after'])}"
         else:
             mark, text = "~", f"{fc['path']}: {fmt.value(fc['before'])} -> {fmt.value(fc['after'])}"
         if fc.get("drift"):
-            text += "  (changed outside reconciler; will be corrected)"
+            text += _t(lang, "drift")
         o.add(f"      {mark} {text}", fg=COLORS.get(mark))
     by_schedule = bool(ch.get("tariff_review")) and not (ch.get("tariff_review") or {}).get("note")
     for pc in ch.get("price_changes") or []:
         if pc["field"] != "price" or pc.get("pct") is None or (by_schedule and pc["element"] >= 0):
             continue
-        where = pc["component"] if pc["element"] < 0 else f"element {pc['element']} {pc['component']}"
+        where = pc["component"] if pc["element"] < 0 else _t(lang, "element", i=pc["element"], c=pc["component"])
         cur = f" {pc['currency']}" if pc.get("currency") else ""
-        o.add(f"      price {where}: {pc['before']} -> {pc['after']}{cur} "
-              f"({fmt.pct(pc['pct'])}, {pc['connectors']} connectors)")
+        o.add(_t(lang, "price", where=where, before=pc["before"], after=pc["after"], cur=cur,
+                 pct=fmt.pct(pc["pct"]) if lang == "en" else i18n.pct(lang, pc["pct"]), n=pc["connectors"]))
     for vr in ch.get("vat_roundings") or []:
-        o.add("      sent with VAT: " + i18n.vat_rounding("en", vr).replace("→", "->"))
+        o.add(_t(lang, "vat") + i18n.vat_rounding(lang, vr).replace("→", "->"))
     for kid in children:
         ks = fmt.SYMBOL.get(kid["action"], " ")
-        o.add(f"      {ks} {kid['address']} (sent with this request)", fg=COLORS.get(ks))
+        o.add(f"      {ks} {kid['address']}" + _t(lang, "with_request"), fg=COLORS.get(ks))
     for note in ch.get("notes") or []:
-        o.add(f"      note: {note}")
+        o.add(_t(lang, "note") + i18n.note(lang, note))
     for r in ch.get("requests") or []:
         o.add(f"      => {fmt.request_line(r)}")
     o.add()
 
 
-def _tariff_headline(o: _Out, ch: dict[str, Any], limit: float | None) -> None:
+def _tariff_headline(o: _Out, ch: dict[str, Any], limit: float | None, lang: str = "en") -> None:
     """What drivers pay, when, before and after (the weekly schedule), then the elements by meaning."""
     review = ch.get("tariff_review")
     if not review:
         return
     if review.get("note"):
-        o.add(f"      the schedule could not be evaluated: {review['note']}", fg="yellow")
+        o.add(_t(lang, "not_evaluated", note=review["note"]), fg="yellow")
         return
     currency = review.get("currency") or ""
     created, removed = ch["action"] == "create", ch["action"] == "delete"
-    vat = "incl. VAT, as sent" if review.get("prices_include_vat") else "excl. VAT"
-    o.add("      what drivers " + ("will pay" if created else "paid" if removed else "pay")
-          + f" (prices {vat}, station local time):")
+    vat = _t(lang, "incl_vat" if review.get("prices_include_vat") else "excl_vat")
+    o.add(_t(lang, "pays_create" if created else "pays_delete" if removed else "pays", vat=vat))
     for sh in review.get("shifts") or []:
-        when, what = markdown.shift_line(sh, currency, "en", ch["action"])
+        when, what = markdown.shift_line(sh, currency, lang, ch["action"])
         over = limit is not None and sh.get("pct") is not None and abs(sh["pct"]) > limit
         o.add(f"        {when}: {what.replace('— → ', '', 1) if created else what}"
-              + (f"  (above review.max_price_change_pct {limit:g}%)" if over else ""), fg="yellow" if over else None)
+              + (_t(lang, "above", limit=f"{limit:g}") if over else ""), fg="yellow" if over else None)
     if not review.get("shifts"):
-        o.add("        no price changes at any time of the week")
+        o.add(_t(lang, "no_shift"))
     elif review.get("unchanged_elsewhere") and not (created or removed):
-        o.add("        all other times: unchanged")
+        o.add(_t(lang, "elsewhere"))
     if review.get("partial"):
-        o.add("        only the next 24 stretches of dates and the first 64 combinations of kWh, duration, power and "
-              "current conditions are evaluated")
+        o.add(_t(lang, "partial"))
     if review.get("elements") and not (created or removed):
-        o.add("      elements (matched by what they apply to):")
+        o.add(_t(lang, "elements"))
         for ec in review["elements"]:
-            o.add(f"        {markdown.element_line(ec, currency, 'en')}")
+            o.add(f"        {markdown.element_line(ec, currency, lang)}")
         if review.get("reordered"):
             effect = review.get("order_effect")
             if effect is None:
-                o.add("        the new order changes nothing a driver pays: the same element applies at every time")
+                o.add(_t(lang, "order_same"))
             else:
-                o.add(f"        the new order changes which element applies: {markdown.when_text(effect, 'en')}")
+                o.add(_t(lang, "order_effect", when=markdown.when_text(effect, lang)))
 
 
-def render(doc: dict[str, Any], color: bool = False) -> str:
+def render(doc: dict[str, Any], color: bool = False, lang: str = "en") -> str:
     o = _Out(color)
     for p in doc.get("platforms") or []:
         if p["refreshed"]:
             # Reads, not objects found: on an empty platform every read finds nothing.
             n = p["reads"]
-            o.add(f"Refreshed platform '{p['platform']}' ({p['platform_type']}): {n} read{'' if n == 1 else 's'}.")
+            o.add(_t(lang, "refreshed", p=p["platform"], t=p["platform_type"], n=n, s="" if n == 1 else "s"))
         else:
-            o.add(f"Platform '{p['platform']}' ({p['platform_type']}) was NOT refreshed: "
-                  f"{p.get('note') or 'its live state was not read'}.", fg="yellow")
+            note = i18n.note(lang, p["note"]) if p.get("note") else _t(lang, "not_read")
+            o.add(_t(lang, "not_refreshed", p=p["platform"], t=p["platform_type"], note=note), fg="yellow")
     for d in doc.get("diagnostics") or []:
         if d["severity"] == "warning":
-            o.add(f"Warning: {fmt.where(d)}{d['summary']}", fg="yellow")
+            said = d["summary"] if lang == "en" else i18n.diagnostic(lang, d).replace("`", "'")  # code marks: the comment's
+            o.add(_t(lang, "warning") + fmt.where(d) + said, fg="yellow")
     if doc.get("drift"):
         o.add()
-        o.add("Drift (reported, not corrected: drift: warn):", bold=True)
+        o.add(_t(lang, "drift_head"), bold=True)
         for d in doc["drift"]:
-            o.add(f"  ! {d['address']} {d['path']}: last applied {fmt.value(d['last_applied'])}, "
-                  f"live {fmt.value(d['live'])}", fg="yellow")
+            o.add(_t(lang, "drift_line", a=d["address"], path=d["path"], last=fmt.value(d["last_applied"]),
+                     live=fmt.value(d["live"])), fg="yellow")
     if doc.get("manual_actions"):
         o.add()
-        o.add("Manual actions (only a person can do these; nothing is sent):", bold=True)
+        o.add(_t(lang, "manual_head"), bold=True)
         for m in doc["manual_actions"]:
-            o.add(f"  ! {m['address']}: {m['summary']}", fg="yellow")
+            o.add(f"  ! {m['address']}: {i18n.manual(lang, m)}", fg="yellow")
             for line in (m.get("detail") or "").splitlines():
                 o.add(f"      {line}")
     changes = doc.get("changes") or []
@@ -148,23 +214,23 @@ def render(doc: dict[str, Any], color: bool = False) -> str:
         o.add()
         manual = len(doc.get("manual_actions") or [])
         if manual:
-            o.add(f"No changes to send. {manual} manual action{'s' if manual != 1 else ''} above "
-                  f"need{'s' if manual == 1 else ''} a person.", fg="yellow", bold=True)
+            o.add(_t(lang, "no_changes_manual_1" if manual == 1 else "no_changes_manual", n=manual),
+                  fg="yellow", bold=True)
         else:
-            o.add("No changes. The platforms match the configuration.", fg="green", bold=True)
+            o.add(_t(lang, "no_changes"), fg="green", bold=True)
         return o.text()
     covered: dict[str, list[dict[str, Any]]] = {}
     for ch in changes:
         if ch.get("covered_by"):
             covered.setdefault(ch["covered_by"], []).append(ch)
     o.add()
-    o.add("Reconciler will perform the following actions:")
+    o.add(_t(lang, "actions"))
     o.add()
     for ch in changes:
         if ch.get("covered_by"):
             continue
-        _change(o, ch, covered.get(ch["address"], []), (doc.get("policy") or {}).get("max_price_change_pct"))
-    o.add(fmt.summary_line(s), bold=True)
+        _change(o, ch, covered.get(ch["address"], []), (doc.get("policy") or {}).get("max_price_change_pct"), lang)
+    o.add(fmt.summary_line(s) if lang == "en" else _t(lang, "plan") + i18n.summary(lang, s), bold=True)
     return o.text()
 
 

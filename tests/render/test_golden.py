@@ -121,5 +121,7 @@ def test_chilemedido_plan_text_and_comments(medido: Medido, tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     check("medido_plan.txt", result.output)
     check("medido_comment.md", md.read_text())
-    assert medido.plan("--markdown", es, "--lang", "es").exit_code == 0
+    spanish = medido.plan("--no-color", "--markdown", es, "--lang", "es")
+    assert spanish.exit_code == 0
+    check("medido_plan_es.txt", spanish.output)
     check("medido_comment_es.md", es.read_text())

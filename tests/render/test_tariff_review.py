@@ -36,8 +36,10 @@ def test_an_evening_peak_before_the_base_price_is_shown_as_an_evening_change(app
     md, es = tmp_path / "comment.md", tmp_path / "comentario.md"
     result = applied.plan("--no-color", "--markdown", md)
     assert result.exit_code == 0, result.output
-    assert applied.plan("--no-color", "--markdown", es, "--lang", "es").exit_code == 0
+    spanish = applied.plan("--no-color", "--markdown", es, "--lang", "es")
+    assert spanish.exit_code == 0
     check("tariff_peak_plan.txt", result.output)
+    check("tariff_peak_plan_es.txt", spanish.output)
     text = md.read_text()
     check("tariff_peak_comment.md", text)
     check("tariff_peak_comment_es.md", es.read_text())
@@ -119,8 +121,10 @@ def test_a_sec_price_change_shows_the_schedule_in_both_languages(chile_applied: 
     md, es = tmp_path / "comment.md", tmp_path / "comentario.md"
     result = chile_applied.plan("--no-color", "--markdown", md)
     assert result.exit_code == 0, result.output
-    assert chile_applied.plan("--no-color", "--markdown", es, "--lang", "es").exit_code == 0
+    spanish = chile_applied.plan("--no-color", "--markdown", es, "--lang", "es")
+    assert spanish.exit_code == 0
     check("sec_tariff_plan.txt", result.output)
+    check("sec_tariff_plan_es.txt", spanish.output)
     check("sec_tariff_comment.md", md.read_text())
     check("sec_tariff_comment_es.md", es.read_text())
     text, texto = md.read_text(), es.read_text()

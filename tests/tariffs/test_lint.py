@@ -176,7 +176,9 @@ def test_the_plan_and_the_comment_carry_the_lint_warnings_in_both_languages(appl
     md = applied.root / "comment.md"
     result = applied.plan("--no-color", "--markdown", md, "--lang", "es")
     assert result.exit_code == 0, result.output
-    assert f"Warning: tariffs.yaml:{line}: tariffs[1].elements[1]: tariff 'ac-destino': elements[1]" in result.output
+    assert (f"Aviso: tariffs.yaml:{line}: tariffs[1].elements[1]: tarifa 'ac-destino': elements[1] (ENERGY 1180, "
+            "lun–vie 18:00–22:00) nunca se aplica") in result.output
+    assert "Warning" not in result.output and applied.plan("--no-color").output.count("Warning: tariffs.yaml") == 1
     text = md.read_text()
     assert (f"`tariffs.yaml:{line}` tarifa `ac-destino`: elements[1] (ENERGY 1180, lun–vie 18:00–22:00) nunca se "
             "aplica: elements[0] (ENERGY 980) va antes y cubre todas sus sesiones") in text

@@ -1,58 +1,25 @@
 """mTLS: the SIEM requires a client certificate signed by its CA; TLS verification is never off.
 
-A real TLS server on 127.0.0.1 (uvicorn) with a test CA (trustme) that requires client certificates.
+A real TLS server on 127.0.0.1 (uvicorn, `tests.tls_harness`) with a test CA (trustme) that requires
+client certificates.
 """
 
 from __future__ import annotations
 
-import socket
-import ssl
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from click.testing import CliRunner
 
 from reconciler.cli.main import cli
-from reconciler.sandbox import serve
-
-trustme = pytest.importorskip("trustme")
-KEY = "mtls-api-key-5c1e"
+from tests.tls_harness import SIEM_KEY as KEY
+from tests.tls_harness import Served
 
 
 @pytest.fixture
-def tls_siem(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    ca = trustme.CA()
-    server_cert = ca.issue_cert("127.0.0.1", "localhost")
-    client_cert = ca.issue_cert("cpo.example.co")
-    certs = tmp_path / "certs"
-    certs.mkdir()
-    ca.cert_pem.write_to_path(str(certs / "ca.pem"))
-    server_cert.private_key_and_cert_chain_pem.write_to_path(str(certs / "server.pem"))
-    client_cert.cert_chain_pems[0].write_to_path(str(certs / "client.pem"))
-    client_cert.private_key_pem.write_to_path(str(certs / "client.key"))
-    apps = serve.build_apps(tmp_path / "data", siem_api_keys={KEY: ("CO", "EVB")})
-    app = serve.root_app(apps)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", ssl_certfile=str(certs / "server.pem"),
-                            ssl_ca_certs=str(certs / "ca.pem"), ssl_cert_reqs=ssl.CERT_REQUIRED)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield f"https://127.0.0.1:{port}/siem/ocpi/2.2.1", certs
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        serve.close_apps(apps) if hasattr(serve, "close_apps") else None
+def tls_siem(served: Served) -> tuple[str, Path]:
+    """The SIEM simulator over HTTPS, requiring a client certificate (certificates in tmp_path/certs)."""
+    return f"{served.url}/siem/ocpi/2.2.1", served.certs
 
 
 def _config(root: Path, url: str, with_cert: bool) -> Path:

@@ -299,7 +299,7 @@ def apply(target_path: Path, state_file: Path | None, auto_approve: bool, target
             runtime.keep_until_exit(state, the_plan)
         reading.close()
         if saved is None and not as_json:
-            console.out(text.render(jsonout.plan_document(the_plan), color=paint), nl=False)
+            console.out(text.render(jsonout.display_document(the_plan), color=paint), nl=False)
         if the_plan.errors:
             if as_json:
                 raise DiagnosticError(the_plan.errors)

@@ -31,6 +31,15 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     return doc
 
 
+def display_document(plan: Plan) -> dict[str, Any]:
+    """What the text plan shows of `plan`: its document without the state updates and without
+    the digest, which no view displays (at 10,000 stations they are a third of the document's
+    memory, at the moment apply holds the plan, its document and its text at once)."""
+    doc = plan.model_dump(mode="json", exclude={"state_sync": True, "changes": {"__all__": {"state_updates"}}})
+    doc["summary"] = plan.summarise().model_dump(mode="json")
+    return doc
+
+
 def diagnostic(d: Diagnostic) -> dict[str, Any]:
     """One diagnostic in the shape of Terraform's `-json` diagnostics: severity, summary, detail and,
     where known, `range` (file relative to the configuration directory, 1-based line), plus this

@@ -125,3 +125,19 @@ def test_chilemedido_plan_text_and_comments(medido: Medido, tmp_path: Path) -> N
     assert spanish.exit_code == 0
     check("medido_plan_es.txt", spanish.output)
     check("medido_comment_es.md", es.read_text())
+
+
+def test_the_display_document_renders_the_same_text_plan(estate: Estate, tmp_path: Path) -> None:
+    # apply renders the plan from a document without the state updates and the digest (memory at
+    # national scale): what it prints is what `plan` prints.
+    from reconciler.plans import planfile
+    from reconciler.render import jsonout, text
+
+    saved = tmp_path / "plan.json"
+    assert estate.plan("--out", saved).exit_code == 0
+    plan = planfile.read(saved)
+    assert plan.changes and any(c.state_updates for c in plan.changes)
+    shown = jsonout.display_document(plan)
+    assert "state_sync" not in shown and all("state_updates" not in c for c in shown["changes"])
+    assert text.render(shown) == text.render(jsonout.plan_document(plan))
+    assert text.render(shown, lang="es") == text.render(jsonout.plan_document(plan), lang="es")

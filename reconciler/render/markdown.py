@@ -216,7 +216,8 @@ def session_name(r: dict[str, Any], lang: str) -> str:
 
 def shift_line(sh: dict[str, Any], currency: str, lang: str, action: str = "update") -> tuple[str, str]:
     """(when, what) of one schedule shift: (`Mon–Fri 18:00–22:00`, `ENERGY 980 → 1180 COP/kWh (+20.41%)`).
-    In a changed tariff, a dimension charged only after (or only before) says so in words."""
+    A created tariff's prices stand alone; in a changed tariff, a dimension charged only after (or
+    only before) says so in words."""
     words = i18n.schedule_words(lang)
     s = tariff_review.shift_from_json(sh)
     when = schedule.describe_where(s, words)
@@ -228,8 +229,8 @@ def shift_line(sh: dict[str, Any], currency: str, lang: str, action: str = "upda
         if s.before.step_size != s.after.step_size:
             what += f", step_size {s.before.step_size} → {s.after.step_size}"
     elif s.after is not None:
-        what = f"{s.dimension} — → {schedule.number(s.after.price, words)}{unit}" if action == "create" else \
-            f"{s.dimension} {schedule.number(s.after.price, words)}{unit} ({words.new_charge})"
+        what = f"{s.dimension} {schedule.number(s.after.price, words)}{unit}" + (
+            "" if action == "create" else f" ({words.new_charge})")
     else:
         assert s.before is not None
         what = f"{s.dimension} {schedule.number(s.before.price, words)} → —{unit}" if action == "delete" else \
@@ -274,8 +275,6 @@ def tariff_block(ch: dict[str, Any], lang: str, limit: float | None) -> list[str
     shifts = review.get("shifts") or []
     for sh in shifts:
         when, what = shift_line(sh, currency, lang, ch["action"])
-        if ch["action"] == "create" and sh.get("after"):
-            what = what.replace("— → ", "", 1)
         mark = ""
         if limit is not None and sh.get("pct") is not None and ch["action"] not in ("create", "delete"):
             over = abs(sh["pct"]) > limit

@@ -161,7 +161,7 @@ def _tariff_headline(o: _Out, ch: dict[str, Any], limit: float | None, lang: str
     for sh in review.get("shifts") or []:
         when, what = markdown.shift_line(sh, currency, lang, ch["action"])
         over = limit is not None and sh.get("pct") is not None and abs(sh["pct"]) > limit
-        o.add(f"        {when}: {what.replace('— → ', '', 1) if created else what}"
+        o.add(f"        {when}: {what}"
               + (_t(lang, "above", limit=f"{limit:g}") if over else ""), fg="yellow" if over else None)
     if not review.get("shifts"):
         o.add(_t(lang, "no_shift"))

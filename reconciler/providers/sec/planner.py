@@ -52,16 +52,15 @@ the object's PATCH again (the same values, or the configuration's new ones) even
 else changed. Cleared by the PATCH that is answered."""
 
 
+def _unsettled_mark(d: ObjectDiff) -> dict[str, Any] | None:
+    mark = d.prior.meta.get(UNSETTLED) if d.prior is not None else None
+    return mark if isinstance(mark, dict) else None
+
+
 def _unsettled(d: ObjectDiff) -> str | None:
     """Why the object's last PATCH is unsettled, or None."""
-    mark = d.prior.meta.get(UNSETTLED) if d.prior is not None else None
-    return str(mark.get("reason") or "its last PATCH got no reliable answer") if isinstance(mark, dict) else None
-
-
-def _unsettled_accounts(d: ObjectDiff) -> set[str]:
-    """The accounts whose PATCH of the object is unsettled."""
-    mark = d.prior.meta.get(UNSETTLED) if d.prior is not None else None
-    return set(mark.get("accounts") or ()) if isinstance(mark, dict) else set()
+    mark = _unsettled_mark(d)
+    return None if mark is None else str(mark.get("reason") or "its last PATCH got no reliable answer")
 
 
 def _settled(meta: dict[str, Any], d: ObjectDiff) -> dict[str, Any]:
@@ -157,7 +156,7 @@ class _Planner:
         if unsettled:
             # SEC may hold what the lost PATCH sent or what was there before: every declared field
             # of the account whose PATCH it was is sent again.
-            accounts = _unsettled_accounts(d)
+            accounts = set((_unsettled_mark(d) or {}).get("accounts") or ())
             notes.append(f"every declared field of the {'/'.join(sorted(a.upper() for a in accounts))} account is "
                          "sent again")
             for name, value in d.desired.attrs.items():

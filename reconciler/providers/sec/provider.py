@@ -111,14 +111,13 @@ class SecProvider(Provider):
                 unknown.append(addr)
         view.not_refreshed = list(view.objects)
         if unknown:
+            shown = ", ".join(unknown[:3]) + (", ..." if len(unknown) > 3 else "")
+            command = self.command("import", "<address>", "<tariff_id>")
             view.diagnostics.append(Diagnostic.warning(
                 f"{len(unknown)} SEC tariff{' was' if len(unknown) == 1 else 's were'} created but SEC did not answer "
-                "with their IDs "
-                f"({', '.join(unknown[:3])}{', ...' if len(unknown) > 3 else ''}); before one of them can be "
-                f"changed or deleted, read its ID on the SEC web site and run: {self.command('import', '<address>', '<tariff_id>')}",
-                code="sec.tariff_ids_unknown",
-                params={"n": str(len(unknown)), "addresses": ", ".join(unknown[:3]) + (", ..." if len(unknown) > 3 else ""),
-                        "command": self.command("import", "<address>", "<tariff_id>")}))
+                f"with their IDs ({shown}); before one of them can be changed or deleted, read its ID on the SEC "
+                f"web site and run: {command}",
+                code="sec.tariff_ids_unknown", params={"n": str(len(unknown)), "addresses": shown, "command": command}))
         return view
 
     def tariff_for_pricing(self, attrs: dict[str, Any]) -> dict[str, Any] | None:
